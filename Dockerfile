@@ -1,0 +1,27 @@
+# promlab: `docker build -t promlab .` then `docker run -p 5000:5000 promlab` (the model mock).
+# The base images are build arguments so a machine without a registry can point them at images it
+# built itself (see .ci/build-images); the defaults are the upstream images.
+ARG BUILDER_IMAGE=rust:1.91-slim-trixie
+ARG RUNTIME_IMAGE=debian:trixie-slim
+
+FROM ${BUILDER_IMAGE} AS build
+WORKDIR /src
+# Dependencies first, in a layer of their own: editing promlab's code does not rebuild them.
+COPY Cargo.toml Cargo.lock ./
+RUN mkdir src && echo 'fn main() {}' > src/main.rs && touch src/lib.rs \
+ && cargo build --release --locked \
+ && rm -rf src
+COPY src src
+COPY templates templates
+# COPY keeps the context's modification times, which can predate the layer above: touch, so cargo rebuilds.
+RUN touch src/main.rs src/lib.rs && cargo build --release --locked
+
+FROM ${RUNTIME_IMAGE}
+COPY --from=build /src/target/release/promlab /usr/local/bin/promlab
+# Not root: an unprivileged uid with no login.
+USER 10001:10001
+ENV PROMLAB_LISTEN=0.0.0.0:5000
+EXPOSE 5000
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["promlab"]
+CMD ["mock"]

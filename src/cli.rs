@@ -1,0 +1,132 @@
+//! The command line: clap stays here. Each subcommand's arguments become a plain config once.
+//!
+//! Doc comments on arguments are the `--help` text users read, so they are written as prose.
+#![allow(clippy::doc_markdown)]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::logging::LogFormat;
+use crate::mock::{MockConfig, Scenario};
+
+/// promlab: a self-contained monitoring lab kit.
+#[derive(Debug, Parser)]
+#[command(name = "promlab", version, about, propagate_version = true)]
+pub struct Cli {
+    /// How log lines are written to standard error (the level comes from RUST_LOG).
+    #[arg(
+        long,
+        global = true,
+        env = "PROMLAB_LOG_FORMAT",
+        value_enum,
+        default_value_t = LogFormatArg::Human
+    )]
+    pub log_format: LogFormatArg,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormatArg {
+    /// Readable lines.
+    Human,
+    /// One JSON object per line.
+    Json,
+}
+
+impl From<LogFormatArg> for LogFormat {
+    fn from(format: LogFormatArg) -> Self {
+        match format {
+            LogFormatArg::Human => Self::Human,
+            LogFormatArg::Json => Self::Json,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the model mock: an exporter whose gauge model_result moves in [0, 1].
+    Mock(MockArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MockArgs {
+    /// Address to serve /metrics, the page, /scenario and /healthz on (port 0 picks a free port).
+    #[arg(long, env = "PROMLAB_LISTEN", default_value = "0.0.0.0:5000")]
+    pub listen: SocketAddr,
+
+    /// Time between two values of model_result (e.g. 5s, 500ms, 1m).
+    #[arg(long, env = "PROMLAB_INTERVAL", default_value = "5s", value_parser = parse_interval)]
+    pub interval: Duration,
+
+    /// Scenario at start: steady, spike, drift, flatline or sine (switch later with PUT /scenario).
+    #[arg(long, env = "PROMLAB_SCENARIO", default_value = "steady", value_parser = parse_scenario)]
+    pub scenario: Scenario,
+
+    /// Seed of the random generator, for a reproducible run (random when absent).
+    #[arg(long, env = "PROMLAB_SEED")]
+    pub seed: Option<u64>,
+}
+
+impl From<MockArgs> for MockConfig {
+    fn from(args: MockArgs) -> Self {
+        Self {
+            listen: args.listen,
+            interval: args.interval,
+            scenario: args.scenario,
+            seed: args.seed,
+        }
+    }
+}
+
+/// The shortest interval accepted: below it the mock would only burn CPU.
+const MIN_INTERVAL: Duration = Duration::from_millis(10);
+
+fn parse_interval(text: &str) -> Result<Duration, String> {
+    let interval = humantime::parse_duration(text)
+        .map_err(|error| format!("{error}; write a duration such as 5s, 500ms or 1m"))?;
+    if interval < MIN_INTERVAL {
+        return Err(format!(
+            "{text} is too short: the interval must be at least {}",
+            humantime::format_duration(MIN_INTERVAL)
+        ));
+    }
+    Ok(interval)
+}
+
+fn parse_scenario(text: &str) -> Result<Scenario, String> {
+    text.parse().map_err(|error| format!("{error}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn mock_defaults_are_the_labs() {
+        let cli = Cli::try_parse_from(["promlab", "mock"]).unwrap();
+        let Command::Mock(args) = cli.command;
+        let config = MockConfig::from(args);
+        assert_eq!(config.listen, "0.0.0.0:5000".parse().unwrap());
+        assert_eq!(config.interval, Duration::from_secs(5));
+        assert_eq!(config.scenario, Scenario::Steady);
+        assert_eq!(config.seed, None);
+    }
+
+    #[test]
+    fn intervals_are_human_durations_and_never_too_short() {
+        assert_eq!(parse_interval("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_interval("1m"), Ok(Duration::from_secs(60)));
+        assert!(parse_interval("0s").unwrap_err().contains("at least 10ms"));
+        assert!(parse_interval("five").unwrap_err().contains("such as 5s"));
+    }
+}

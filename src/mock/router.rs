@@ -2,6 +2,8 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
+use std::time::Duration;
+
 use axum::Json;
 use axum::Router;
 use axum::extract::State;
@@ -102,6 +104,8 @@ struct Page {
     scenario: &'static str,
     /// Each scenario's name and whether it is the active one.
     buttons: Vec<(&'static str, bool)>,
+    /// The interval for people (`5s`), and for the script.
+    interval: String,
     interval_ms: u128,
     points: String,
 }
@@ -120,6 +124,10 @@ async fn page(State(state): State<MockState>) -> Page {
             .iter()
             .map(|&name| (name, name == view.scenario))
             .collect(),
+        interval: humantime::format_duration(Duration::from_millis(
+            u64::try_from(view.interval_ms).unwrap_or(u64::MAX),
+        ))
+        .to_string(),
         interval_ms: view.interval_ms,
         points: polyline(&view.history),
     }
@@ -147,7 +155,6 @@ mod tests {
     use axum::body::Body;
     use axum::http::Request;
     use http_body_util::BodyExt;
-    use std::time::Duration;
     use tower::ServiceExt;
 
     fn app() -> (Router, MockState) {
@@ -258,6 +265,7 @@ mod tests {
             "value {value} in {body}"
         );
         assert!(body.contains(">steady<"));
+        assert!(body.contains("a new value every 5s."));
         assert!(body.contains("href=\"/metrics\""));
         assert!(body.contains("<polyline"));
         assert!(!body.contains("<script src"), "no external scripts");

@@ -1,0 +1,166 @@
+//! The real binary: flags, errors, logs, and stopping cleanly.
+
+use std::net::TcpListener;
+
+use crate::support::binary::Promlab;
+
+fn stderr(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn help_lists_the_mock_and_its_flags() {
+    let output = Promlab::new().args(["mock", "--help"]).output();
+    assert!(output.status.success());
+    let help = String::from_utf8_lossy(&output.stdout);
+    for flag in [
+        "--listen",
+        "--interval",
+        "--scenario",
+        "--seed",
+        "--log-format",
+    ] {
+        assert!(help.contains(flag), "{flag} missing from:\n{help}");
+    }
+    assert!(help.contains("PROMLAB_LISTEN"), "flags name their env vars");
+}
+
+#[test]
+fn an_unknown_scenario_flag_exits_2_naming_the_valid_ones() {
+    let output = Promlab::new()
+        .args(["mock", "--scenario", "chaos"])
+        .output();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains(
+            "unknown scenario \"chaos\": choose one of steady, spike, drift, flatline, sine"
+        ),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn bad_flags_exit_2_with_clap_messages() {
+    for (args, expected) in [
+        (&["mock", "--interval", "0s"][..], "at least 10ms"),
+        (&["mock", "--interval", "soon"][..], "such as 5s"),
+        (
+            &["mock", "--listen", "nowhere"][..],
+            "invalid socket address",
+        ),
+        (
+            &["mock", "--seed=-1"][..],
+            "invalid value '-1' for '--seed <SEED>'",
+        ),
+        (&["mock", "--frobnicate"][..], "unexpected argument"),
+        (
+            &["--log-format", "xml", "mock"][..],
+            "possible values: human, json",
+        ),
+    ] {
+        let mut promlab = Promlab::new();
+        for arg in args {
+            promlab = promlab.args([*arg]);
+        }
+        let output = promlab.output();
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        assert!(
+            stderr(&output).contains(expected),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+    }
+}
+
+#[test]
+fn a_taken_port_is_a_clear_error_naming_the_fix() {
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let output = Promlab::new().args(["mock", "--listen", &address]).output();
+    assert_eq!(output.status.code(), Some(1));
+    let message = stderr(&output);
+    assert!(
+        message.contains(&format!("error: cannot listen on {address}")),
+        "{message}"
+    );
+    assert!(message.contains("--listen or PROMLAB_LISTEN"), "{message}");
+}
+
+#[tokio::test]
+async fn the_mock_serves_then_stops_cleanly_on_sigterm() {
+    let mock = Promlab::new()
+        .args(["mock", "--listen", "127.0.0.1:0", "--interval", "100ms"])
+        .serve();
+    let health = reqwest::get(mock.url("/healthz")).await.unwrap();
+    assert_eq!(health.text().await.unwrap(), "ok\n");
+    let (status, lines) = mock.terminate();
+    assert!(status.success(), "exit status {status}: {lines:#?}");
+    let log = lines.join("\n");
+    assert!(log.contains("SIGTERM received, shutting down"), "{log}");
+    assert!(log.contains("model mock stopped"), "{log}");
+}
+
+#[tokio::test]
+async fn environment_variables_configure_the_mock() {
+    let mock = Promlab::new()
+        .env("PROMLAB_LISTEN", "127.0.0.1:0")
+        .env("PROMLAB_SCENARIO", "spike")
+        .args(["mock"])
+        .serve();
+    let scenario = reqwest::get(mock.url("/scenario")).await.unwrap();
+    assert_eq!(scenario.text().await.unwrap(), "spike\n");
+}
+
+#[tokio::test]
+async fn json_logs_are_one_object_per_line() {
+    let mock = Promlab::new()
+        .args(["--log-format", "json", "mock", "--listen", "127.0.0.1:0"])
+        .serve();
+    let (status, lines) = mock.terminate();
+    assert!(status.success());
+    for line in &lines {
+        let event: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert!(
+            event["level"].is_string() && event["message"].is_string(),
+            "{line}"
+        );
+    }
+    assert!(
+        lines
+            .iter()
+            .any(|line| line.contains("\"scenario\":\"steady\""))
+    );
+}
+
+#[tokio::test]
+async fn the_same_seed_serves_the_same_values() {
+    let mut first_values = Vec::new();
+    for _ in 0..2 {
+        let mock = Promlab::new()
+            .args([
+                "mock",
+                "--listen",
+                "127.0.0.1:0",
+                "--seed",
+                "42",
+                "--interval",
+                "1h",
+            ])
+            .serve();
+        let body = reqwest::get(mock.url("/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let value = body
+            .lines()
+            .find_map(|line| line.strip_prefix("model_result "))
+            .expect("model_result is exported")
+            .to_owned();
+        first_values.push(value);
+    }
+    assert_eq!(first_values[0], first_values[1]);
+}

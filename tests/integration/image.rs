@@ -1,0 +1,65 @@
+//! The promlab image a student builds with `docker build .`: it runs the mock, as a non-root user, and
+//! stops cleanly when Docker asks.
+
+use std::process::Command;
+use std::time::Duration;
+
+use testcontainers::core::{ExecCommand, WaitFor};
+use testcontainers::runners::AsyncRunner;
+use testcontainers::{GenericImage, ImageExt};
+
+use crate::require;
+use crate::support::containers::{generic_image, image};
+use crate::support::free_port;
+
+fn promlab_image() -> GenericImage {
+    let reference = image("PROMLAB_IMAGE", "promlab:latest");
+    match reference {
+        Ok(reference) => generic_image(&reference),
+        Err(missing) => panic!("{}", missing.0),
+    }
+}
+
+#[tokio::test]
+async fn the_image_runs_the_mock_as_a_non_root_user_and_stops_on_sigterm() {
+    let test = "the_image_runs_the_mock_as_a_non_root_user_and_stops_on_sigterm";
+    require!(test, image("PROMLAB_IMAGE", "promlab:latest").map(|_| ()));
+    let port = free_port();
+    let container = promlab_image()
+        .with_wait_for(WaitFor::message_on_stderr("model mock listening"))
+        .with_network("host")
+        .with_env_var("PROMLAB_LISTEN", format!("127.0.0.1:{port}"))
+        .with_startup_timeout(Duration::from_secs(30))
+        .start()
+        .await
+        .expect("the promlab container starts");
+
+    let metrics = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("# TYPE model_result gauge"), "{metrics}");
+
+    let mut id = container
+        .exec(ExecCommand::new(["id", "-u"]))
+        .await
+        .expect("id runs in the image");
+    let uid = String::from_utf8(id.stdout_to_vec().await.unwrap()).unwrap();
+    assert_ne!(uid.trim(), "0", "the image runs as root");
+
+    let container_id = container.id().to_owned();
+    container.stop().await.expect("docker stop");
+    let exit = Command::new("docker")
+        .args(["inspect", "-f", "{{.State.ExitCode}}", &container_id])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&exit.stdout).trim(),
+        "0",
+        "exit code after docker stop"
+    );
+    let logs = String::from_utf8(container.stderr_to_vec().await.unwrap()).unwrap();
+    assert!(logs.contains("SIGTERM received, shutting down"), "{logs}");
+}

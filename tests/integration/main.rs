@@ -1,0 +1,16 @@
+//! promlab's integration tests: one binary, one file per feature, each test a user story.
+//!
+//! Tests that need something this machine may lack (a Docker engine, an image, promtool, Chromium) say
+//! `SKIPPED` with the reason instead of passing silently; with `PROMLAB_REQUIRE_TOOLS=1` (as in CI) a
+//! missing tool fails the test instead.
+
+// A test binary exports nothing: `pub` inside it means "shared between test files".
+#![allow(unreachable_pub)]
+
+mod support;
+
+mod cli;
+mod image;
+mod metrics_lint;
+mod page_in_browser;
+mod prometheus_scrape;

@@ -56,11 +56,14 @@ pub async fn run(
         })?;
     let address = listener.local_addr().map_err(MockError::Serve)?;
     let state = MockState::new(Model::new(config.scenario, config.seed, config.interval));
+    let seed = config
+        .seed
+        .map_or_else(|| "random".to_owned(), |seed| seed.to_string());
     tracing::info!(
         %address,
         scenario = %config.scenario,
-        interval = ?config.interval,
-        seed = ?config.seed,
+        interval = %humantime::format_duration(config.interval),
+        %seed,
         "model mock listening on http://{address}/"
     );
     let ticker = tokio::spawn(tick_forever(state.clone()));

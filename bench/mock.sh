@@ -9,7 +9,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${1:-15}
 connections=50
-threads=2
+# wrk's own threads: on a 2-core machine, one core for the load generator and one for the server
+# under test. The table also shows a run with 2 wrk threads, where both fight for the same cores.
+threads=1
 
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
 venv=target/bench-venv
@@ -32,11 +34,11 @@ trap 'kill $promlab_pid $python_pid 2>/dev/null || true' EXIT
 wait_up "http://127.0.0.1:$promlab_port/metrics"
 wait_up "http://127.0.0.1:$python_port/metrics"
 
-# run NAME URL -> "requests_per_second p50_ms p99_ms"
+# run THREADS URL -> "requests_per_second p50_ms p99_ms"
 run() {
-  wrk -t"$threads" -c"$connections" -d2s "$2" >/dev/null 2>&1 # warm-up
+  wrk -t"$1" -c"$connections" -d2s "$2" >/dev/null 2>&1 # warm-up
   local out
-  out=$(wrk -t"$threads" -c"$connections" -d"${duration}s" --latency "$2")
+  out=$(wrk -t"$1" -c"$connections" -d"${duration}s" --latency "$2")
   echo "$out" >&2
   local rps p50 p99
   rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
@@ -49,20 +51,24 @@ to_ms() { python3 -c 'import sys,re; v=sys.argv[1]; n,u=re.match(r"([0-9.]+)(us|
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 hwm_kb() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
 
-read -r promlab_rps promlab_p50 promlab_p99 < <(run promlab "http://127.0.0.1:$promlab_port/metrics")
+read -r promlab_rps promlab_p50 promlab_p99 < <(run "$threads" "http://127.0.0.1:$promlab_port/metrics")
+read -r promlab2_rps promlab2_p50 promlab2_p99 < <(run 2 "http://127.0.0.1:$promlab_port/metrics")
 promlab_rss=$(rss_kb $promlab_pid); promlab_hwm=$(hwm_kb $promlab_pid)
-read -r python_rps python_p50 python_p99 < <(run python "http://127.0.0.1:$python_port/metrics")
+read -r python_rps python_p50 python_p99 < <(run "$threads" "http://127.0.0.1:$python_port/metrics")
+read -r python2_rps python2_p50 python2_p99 < <(run 2 "http://127.0.0.1:$python_port/metrics")
 python_rss=$(rss_kb $python_pid)
 
 ratio=$(python3 -c "print(round($promlab_rps/$python_rps, 1))")
 mkdir -p bench/results
 {
-  echo "| server | requests/s | p50 (ms) | p99 (ms) | RSS after load (MB) |"
-  echo "|---|---:|---:|---:|---:|"
-  printf '| promlab mock | %s | %s | %s | %s (peak %s) |\n' "$promlab_rps" "$promlab_p50" "$promlab_p99" \
+  echo "| server | wrk threads | requests/s | p50 (ms) | p99 (ms) | RSS after load (MB) |"
+  echo "|---|---:|---:|---:|---:|---:|"
+  printf '| promlab mock | %s | %s | %s | %s | %s (peak %s) |\n' "$threads" "$promlab_rps" "$promlab_p50" "$promlab_p99" \
     "$(python3 -c "print(round($promlab_rss/1024,1))")" "$(python3 -c "print(round($promlab_hwm/1024,1))")"
-  printf '| Python prometheus_client mock | %s | %s | %s | %s |\n' "$python_rps" "$python_p50" "$python_p99" \
+  printf '| Python prometheus_client mock | %s | %s | %s | %s | %s |\n' "$threads" "$python_rps" "$python_p50" "$python_p99" \
     "$(python3 -c "print(round($python_rss/1024,1))")"
+  printf '| promlab mock | 2 | %s | %s | %s | |\n' "$promlab2_rps" "$promlab2_p50" "$promlab2_p99"
+  printf '| Python prometheus_client mock | 2 | %s | %s | %s | |\n' "$python2_rps" "$python2_p50" "$python2_p99"
   echo
-  echo "promlab/Python requests/s: ${ratio}x (wrk -t$threads -c$connections -d${duration}s, $(nproc) cores, $(date -u +%F))"
+  echo "promlab/Python requests/s: ${ratio}x with wrk -t$threads, $(python3 -c "print(round($promlab2_rps/$python2_rps, 1))")x with wrk -t2 (-c$connections -d${duration}s, $(nproc) cores, $(date -u +%F))"
 } | tee bench/results/mock.md

@@ -23,10 +23,13 @@ pub enum Error {
 /// Runs the command the user asked for.
 pub fn run(cli: Cli) -> Result<(), Error> {
     logging::init(cli.log_format.into());
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(Error::Runtime)?;
+    let mut runtime = match cli.command {
+        // The mock's work per request is a reference-count increment: one thread serves over 100k
+        // requests/s (BENCHMARKS.md) with a lower tail latency than several, and leaves the other cores
+        // to Prometheus and the rest of the lab.
+        Command::Mock(_) => tokio::runtime::Builder::new_current_thread(),
+    };
+    let runtime = runtime.enable_all().build().map_err(Error::Runtime)?;
     runtime.block_on(async {
         match cli.command {
             Command::Mock(args) => {

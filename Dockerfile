@@ -23,5 +23,7 @@ USER 10001:10001
 ENV PROMLAB_LISTEN=0.0.0.0:5000
 EXPOSE 5000
 STOPSIGNAL SIGTERM
+# `promlab probe` GETs /healthz on the port of PROMLAB_LISTEN: no curl needed in the image.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 CMD ["promlab", "probe"]
 ENTRYPOINT ["promlab"]
 CMD ["mock"]

@@ -3,13 +3,14 @@
 //! Doc comments on arguments are the `--help` text users read, so they are written as prose.
 #![allow(clippy::doc_markdown)]
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::logging::LogFormat;
 use crate::mock::{MockConfig, Scenario};
+use crate::probe::ProbeConfig;
 
 /// promlab: a self-contained monitoring lab kit.
 #[derive(Debug, Parser)]
@@ -50,6 +51,44 @@ impl From<LogFormatArg> for LogFormat {
 pub enum Command {
     /// Run the model mock: an exporter whose gauge model_result moves in [0, 1].
     Mock(MockArgs),
+    /// Check that a promlab service answers 2xx (a container healthcheck: images carry no curl).
+    Probe(ProbeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
+    /// URL to GET, e.g. http://127.0.0.1:5000/healthz (default: /healthz on the port of --listen).
+    #[arg(env = "PROMLAB_PROBE_URL")]
+    pub url: Option<String>,
+
+    /// The service's listen address, when no URL is given (the same variable the service reads).
+    #[arg(long, env = "PROMLAB_LISTEN", default_value = "0.0.0.0:5000")]
+    pub listen: SocketAddr,
+
+    /// How long to wait for an answer.
+    #[arg(long, env = "PROMLAB_PROBE_TIMEOUT", default_value = "3s", value_parser = parse_interval)]
+    pub timeout: Duration,
+}
+
+impl From<ProbeArgs> for ProbeConfig {
+    fn from(args: ProbeArgs) -> Self {
+        let url = args.url.unwrap_or_else(|| {
+            // A service listening on every address is reached on loopback.
+            let host = if args.listen.ip().is_unspecified() {
+                IpAddr::V4(Ipv4Addr::LOCALHOST)
+            } else {
+                args.listen.ip()
+            };
+            format!(
+                "http://{}/healthz",
+                SocketAddr::new(host, args.listen.port())
+            )
+        });
+        Self {
+            url,
+            timeout: args.timeout,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -114,12 +153,34 @@ mod tests {
     #[test]
     fn mock_defaults_are_the_labs() {
         let cli = Cli::try_parse_from(["promlab", "mock"]).unwrap();
-        let Command::Mock(args) = cli.command;
+        let Command::Mock(args) = cli.command else {
+            panic!("mock parses as mock");
+        };
         let config = MockConfig::from(args);
         assert_eq!(config.listen, "0.0.0.0:5000".parse().unwrap());
         assert_eq!(config.interval, Duration::from_secs(5));
         assert_eq!(config.scenario, Scenario::Steady);
         assert_eq!(config.seed, None);
+    }
+
+    #[test]
+    fn probe_defaults_to_healthz_on_the_listen_port() {
+        let probe = |args: &[&str]| {
+            let cli = Cli::try_parse_from([&["promlab", "probe"][..], args].concat()).unwrap();
+            let Command::Probe(args) = cli.command else {
+                panic!("probe parses as probe");
+            };
+            ProbeConfig::from(args).url
+        };
+        assert_eq!(probe(&[]), "http://127.0.0.1:5000/healthz");
+        assert_eq!(
+            probe(&["--listen", "[::1]:6000"]),
+            "http://[::1]:6000/healthz"
+        );
+        assert_eq!(
+            probe(&["http://sink:9000/healthz"]),
+            "http://sink:9000/healthz"
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@ pub mod cli;
 pub mod logging;
 pub mod metrics;
 pub mod mock;
+pub mod probe;
 pub mod serve;
 
 use cli::{Cli, Command};
@@ -15,6 +16,9 @@ pub enum Error {
     /// `promlab mock` failed.
     #[error(transparent)]
     Mock(#[from] mock::MockError),
+    /// `promlab probe` found the service unhealthy.
+    #[error(transparent)]
+    Probe(#[from] probe::ProbeError),
     /// The async runtime could not start (out of threads or memory).
     #[error("cannot start the async runtime: {0}")]
     Runtime(#[source] std::io::Error),
@@ -27,7 +31,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         // The mock's work per request is a reference-count increment: one thread serves over 100k
         // requests/s (BENCHMARKS.md) with a lower tail latency than several, and leaves the other cores
         // to Prometheus and the rest of the lab.
-        Command::Mock(_) => tokio::runtime::Builder::new_current_thread(),
+        Command::Mock(_) | Command::Probe(_) => tokio::runtime::Builder::new_current_thread(),
     };
     let runtime = runtime.enable_all().build().map_err(Error::Runtime)?;
     runtime.block_on(async {
@@ -36,6 +40,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
                 mock::run(&args.into(), serve::shutdown_signal()).await?;
                 tracing::info!("model mock stopped");
             }
+            Command::Probe(args) => probe::run(&args.into()).await?,
         }
         Ok(())
     })

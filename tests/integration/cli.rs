@@ -164,3 +164,42 @@ async fn the_same_seed_serves_the_same_values() {
     }
     assert_eq!(first_values[0], first_values[1]);
 }
+
+#[test]
+fn probe_passes_on_a_healthy_mock_and_fails_naming_the_problem() {
+    let mock = Promlab::new()
+        .args(["mock", "--listen", "127.0.0.1:0"])
+        .serve();
+    let healthy = Promlab::new()
+        .args(["probe", &mock.url("/healthz")])
+        .output();
+    assert!(healthy.status.success(), "{}", stderr(&healthy));
+
+    let listen = mock.address.to_string();
+    let by_listen = Promlab::new()
+        .env("PROMLAB_LISTEN", &listen)
+        .args(["probe"])
+        .output();
+    assert!(by_listen.status.success(), "{}", stderr(&by_listen));
+
+    let missing = Promlab::new()
+        .args(["probe", &mock.url("/missing")])
+        .output();
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        stderr(&missing).contains("answered \"HTTP/1.1 404 Not Found\""),
+        "{}",
+        stderr(&missing)
+    );
+
+    drop(mock);
+    let down = Promlab::new()
+        .args(["probe", &format!("http://{listen}/healthz")])
+        .output();
+    assert_eq!(down.status.code(), Some(1));
+    assert!(
+        stderr(&down).contains("is unreachable"),
+        "{}",
+        stderr(&down)
+    );
+}

@@ -49,6 +49,31 @@ async fn the_image_runs_the_mock_as_a_non_root_user_and_stops_on_sigterm() {
     let uid = String::from_utf8(id.stdout_to_vec().await.unwrap()).unwrap();
     assert_ne!(uid.trim(), "0", "the image runs as root");
 
+    // The image's HEALTHCHECK command, run now rather than after its first 10 s interval.
+    let healthcheck = Command::new("docker")
+        .args([
+            "inspect",
+            "-f",
+            "{{json .Config.Healthcheck.Test}}",
+            container.id(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&healthcheck.stdout).trim(),
+        r#"["CMD","promlab","probe"]"#
+    );
+    let mut probe = container
+        .exec(ExecCommand::new(["promlab", "probe"]))
+        .await
+        .expect("promlab probe runs in the image");
+    let said = String::from_utf8(probe.stderr_to_vec().await.unwrap()).unwrap();
+    assert_eq!(
+        probe.exit_code().await.unwrap(),
+        Some(0),
+        "probe failed: {said}"
+    );
+
     let container_id = container.id().to_owned();
     container.stop().await.expect("docker stop");
     let exit = Command::new("docker")

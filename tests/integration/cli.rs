@@ -3,6 +3,7 @@
 use std::net::TcpListener;
 
 use crate::support::binary::Promlab;
+use crate::support::get_text;
 
 fn stderr(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
@@ -92,8 +93,7 @@ async fn the_mock_serves_then_stops_cleanly_on_sigterm() {
     let mock = Promlab::new()
         .args(["mock", "--listen", "127.0.0.1:0", "--interval", "100ms"])
         .serve();
-    let health = reqwest::get(mock.url("/healthz")).await.unwrap();
-    assert_eq!(health.text().await.unwrap(), "ok\n");
+    assert_eq!(get_text(&mock.url("/healthz")).await, "ok\n");
     let (status, lines) = mock.terminate();
     assert!(status.success(), "exit status {status}: {lines:#?}");
     let log = lines.join("\n");
@@ -108,8 +108,7 @@ async fn environment_variables_configure_the_mock() {
         .env("PROMLAB_SCENARIO", "spike")
         .args(["mock"])
         .serve();
-    let scenario = reqwest::get(mock.url("/scenario")).await.unwrap();
-    assert_eq!(scenario.text().await.unwrap(), "spike\n");
+    assert_eq!(get_text(&mock.url("/scenario")).await, "spike\n");
 }
 
 #[tokio::test]
@@ -149,12 +148,7 @@ async fn the_same_seed_serves_the_same_values() {
                 "1h",
             ])
             .serve();
-        let body = reqwest::get(mock.url("/metrics"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let body = get_text(&mock.url("/metrics")).await;
         let value = body
             .lines()
             .find_map(|line| line.strip_prefix("model_result "))

@@ -11,6 +11,7 @@ use testcontainers::{GenericImage, ImageExt};
 use crate::require;
 use crate::support::containers::{generic_image, image};
 use crate::support::free_port;
+use crate::support::get_text;
 
 fn promlab_image() -> GenericImage {
     let reference = image("PROMLAB_IMAGE", "promlab:latest");
@@ -34,12 +35,7 @@ async fn the_image_runs_the_mock_as_a_non_root_user_and_stops_on_sigterm() {
         .await
         .expect("the promlab container starts");
 
-    let metrics = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = get_text(&format!("http://127.0.0.1:{port}/metrics")).await;
     assert!(metrics.contains("# TYPE model_result gauge"), "{metrics}");
 
     let mut id = container

@@ -7,6 +7,7 @@ use std::time::Duration;
 use promlab::mock::Scenario;
 
 use crate::require;
+use crate::support::get_text;
 use crate::support::mock::RunningMock;
 use crate::support::which;
 
@@ -18,12 +19,7 @@ async fn promtool_finds_nothing_to_lint_in_the_exposition() {
     );
     let mock = RunningMock::start(Scenario::Steady, Duration::from_millis(20), 9).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let body = reqwest::get(mock.url("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let body = get_text(&mock.url("/metrics")).await;
     for family in [
         "model_result",
         "model_predictions_total",

@@ -69,3 +69,14 @@ pub fn which(program: &str) -> Result<std::path::PathBuf, Missing> {
             ))
         })
 }
+
+/// The body of a GET that must succeed.
+pub async fn get_text(url: &str) -> String {
+    let response = reqwest::get(url).await.expect("the server answers");
+    assert!(
+        response.status().is_success(),
+        "GET {url}: {}",
+        response.status()
+    );
+    response.text().await.expect("a text body")
+}

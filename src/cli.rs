@@ -8,6 +8,9 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use std::path::PathBuf;
+
+use crate::generate::GenerateConfig;
 use crate::logging::LogFormat;
 use crate::mock::{MockConfig, Scenario};
 use crate::probe::ProbeConfig;
@@ -53,6 +56,33 @@ pub enum Command {
     Mock(MockArgs),
     /// Check that a promlab service answers 2xx (a container healthcheck: images carry no curl).
     Probe(ProbeArgs),
+    /// Generate the lab's Prometheus files from a lab config (or check the committed ones).
+    Generate(GenerateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// The lab config (every key optional; see promlab.example.yaml). Without it, the lab's defaults.
+    #[arg(long, env = "PROMLAB_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// Folder that receives prometheus/.
+    #[arg(long, env = "PROMLAB_OUT", default_value = ".")]
+    pub out: PathBuf,
+
+    /// Write nothing; exit non-zero naming every file that differs from what the config produces.
+    #[arg(long)]
+    pub check: bool,
+}
+
+impl From<GenerateArgs> for GenerateConfig {
+    fn from(args: GenerateArgs) -> Self {
+        Self {
+            config: args.config,
+            out: args.out,
+            check: args.check,
+        }
+    }
 }
 
 #[derive(Debug, Args)]

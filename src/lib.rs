@@ -2,6 +2,7 @@
 //! everything else lives in one module per domain noun.
 
 pub mod cli;
+pub mod generate;
 pub mod logging;
 pub mod metrics;
 pub mod mock;
@@ -16,6 +17,9 @@ pub enum Error {
     /// `promlab mock` failed.
     #[error(transparent)]
     Mock(#[from] mock::MockError),
+    /// `promlab generate` failed.
+    #[error(transparent)]
+    Generate(#[from] generate::GenerateError),
     /// `promlab probe` found the service unhealthy.
     #[error(transparent)]
     Probe(#[from] probe::ProbeError),
@@ -31,7 +35,9 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         // The mock's work per request is a reference-count increment: one thread serves over 100k
         // requests/s (BENCHMARKS.md) with a lower tail latency than several, and leaves the other cores
         // to Prometheus and the rest of the lab.
-        Command::Mock(_) | Command::Probe(_) => tokio::runtime::Builder::new_current_thread(),
+        Command::Mock(_) | Command::Probe(_) | Command::Generate(_) => {
+            tokio::runtime::Builder::new_current_thread()
+        }
     };
     let runtime = runtime.enable_all().build().map_err(Error::Runtime)?;
     runtime.block_on(async {
@@ -41,6 +47,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
                 tracing::info!("model mock stopped");
             }
             Command::Probe(args) => probe::run(&args.into()).await?,
+            Command::Generate(args) => generate::run(&args.into())?,
         }
         Ok(())
     })

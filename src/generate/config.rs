@@ -1,0 +1,266 @@
+//! The lab config (`promlab.yaml`): every key optional, every value checked before anything is written.
+
+use std::fmt;
+use std::path::Path;
+
+use serde::Deserialize;
+
+/// Why a lab config cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read the lab config {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    /// The file is not valid YAML for a lab config (unknown key, wrong type…).
+    #[error("the lab config {path} is invalid: {source} (see promlab.example.yaml for every key)")]
+    Parse {
+        path: String,
+        source: serde_yaml_ng::Error,
+    },
+    /// A value is out of its range.
+    #[error("the lab config {path} is invalid: {problem}")]
+    Value { path: String, problem: String },
+}
+
+/// A Prometheus duration such as `5s`, `1m30s` or `3m`, kept as written and as seconds.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct PromDuration {
+    text: String,
+    seconds: u64,
+}
+
+impl PromDuration {
+    #[must_use]
+    pub fn seconds(&self) -> u64 {
+        self.seconds
+    }
+
+    #[must_use]
+    pub fn from_seconds(seconds: u64) -> Self {
+        let text = if seconds.is_multiple_of(60) && seconds > 0 {
+            format!("{}m", seconds / 60)
+        } else {
+            format!("{seconds}s")
+        };
+        Self { text, seconds }
+    }
+}
+
+impl fmt::Display for PromDuration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl TryFrom<String> for PromDuration {
+    type Error = String;
+
+    /// Whole seconds only (`s`, `m`, `h`, `d`): what a lab needs, and what promtool tests can step through.
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        let invalid =
+            || format!("{text:?} is not a duration: write it as 5s, 30s, 3m, 1h or 1m30s");
+        let mut seconds = 0_u64;
+        let mut digits = String::new();
+        for c in text.chars() {
+            if c.is_ascii_digit() {
+                digits.push(c);
+                continue;
+            }
+            let unit = match c {
+                's' => 1,
+                'm' => 60,
+                'h' => 3600,
+                'd' => 86_400,
+                _ => return Err(invalid()),
+            };
+            let amount: u64 = digits.parse().map_err(|_| invalid())?;
+            seconds += amount * unit;
+            digits.clear();
+        }
+        if !digits.is_empty() || seconds == 0 {
+            return Err(invalid());
+        }
+        Ok(Self { text, seconds })
+    }
+}
+
+/// The lab: what Prometheus scrapes, and when alerts fire.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LabConfig {
+    pub scrape_interval: PromDuration,
+    pub evaluation_interval: PromDuration,
+    pub model: ModelConfig,
+    pub targets: TargetsConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModelConfig {
+    pub threshold: f64,
+    #[serde(rename = "for")]
+    pub for_: PromDuration,
+}
+
+/// Where each service answers, as seen from the Prometheus container (compose service names).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TargetsConfig {
+    pub prometheus: String,
+    pub model_mock: String,
+    pub forecaster: String,
+    pub node_exporter: String,
+    pub alertmanager: String,
+}
+
+impl Default for LabConfig {
+    fn default() -> Self {
+        Self {
+            scrape_interval: PromDuration::from_seconds(5),
+            evaluation_interval: PromDuration::from_seconds(5),
+            model: ModelConfig::default(),
+            targets: TargetsConfig::default(),
+        }
+    }
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        Self {
+            threshold: 0.9,
+            for_: PromDuration::from_seconds(30),
+        }
+    }
+}
+
+impl Default for TargetsConfig {
+    fn default() -> Self {
+        Self {
+            prometheus: "localhost:9090".to_owned(),
+            model_mock: "model-mock:5000".to_owned(),
+            forecaster: "forecaster:8000".to_owned(),
+            node_exporter: "node-exporter:9100".to_owned(),
+            alertmanager: "alertmanager:9093".to_owned(),
+        }
+    }
+}
+
+impl LabConfig {
+    /// Reads and checks a lab config file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: shown.clone(),
+            source,
+        })?;
+        Self::parse(&text, &shown)
+    }
+
+    /// Parses and checks a lab config; `path` names it in errors.
+    pub fn parse(text: &str, path: &str) -> Result<Self, ConfigError> {
+        let config: Self = if text.trim().is_empty() {
+            Self::default()
+        } else {
+            serde_yaml_ng::from_str(text).map_err(|source| ConfigError::Parse {
+                path: path.to_owned(),
+                source,
+            })?
+        };
+        config.check().map_err(|problem| ConfigError::Value {
+            path: path.to_owned(),
+            problem,
+        })?;
+        Ok(config)
+    }
+
+    fn check(&self) -> Result<(), String> {
+        if !(self.model.threshold > 0.0 && self.model.threshold < 1.0) {
+            return Err(format!(
+                "model.threshold is {}: model_result lies in [0, 1], so choose a threshold strictly between 0 and 1 (the lab uses 0.9)",
+                self.model.threshold
+            ));
+        }
+        if self.evaluation_interval.seconds() > self.model.for_.seconds() {
+            return Err(format!(
+                "model.for ({}) is shorter than evaluation_interval ({}): the alert could never wait that little",
+                self.model.for_, self.evaluation_interval
+            ));
+        }
+        let targets = [
+            ("targets.prometheus", &self.targets.prometheus),
+            ("targets.model_mock", &self.targets.model_mock),
+            ("targets.forecaster", &self.targets.forecaster),
+            ("targets.node_exporter", &self.targets.node_exporter),
+            ("targets.alertmanager", &self.targets.alertmanager),
+        ];
+        for (key, target) in targets {
+            let valid = target.rsplit_once(':').is_some_and(|(host, port)| {
+                !host.is_empty()
+                    && !host.contains(['/', ' ', '\'', '"'])
+                    && port.parse::<u16>().is_ok_and(|p| p > 0)
+            });
+            if !valid {
+                return Err(format!(
+                    "{key} is {target:?}: write HOST:PORT, e.g. model-mock:5000 (no scheme, no path)"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_config_is_the_lab_default() {
+        let config = LabConfig::parse("", "promlab.yaml").unwrap();
+        assert_eq!(config.scrape_interval.to_string(), "5s");
+        assert!((config.model.threshold - 0.9).abs() < 1e-12);
+        assert_eq!(config.model.for_.to_string(), "30s");
+        assert_eq!(config.targets.model_mock, "model-mock:5000");
+    }
+
+    #[test]
+    fn durations_read_like_prometheus_ones() {
+        for (text, seconds) in [("5s", 5), ("3m", 180), ("1m30s", 90), ("2h", 7200)] {
+            assert_eq!(
+                PromDuration::try_from(text.to_owned()).unwrap().seconds(),
+                seconds
+            );
+        }
+        for bad in ["", "5", "0s", "5x", "m", "1.5m", "500ms"] {
+            assert!(PromDuration::try_from(bad.to_owned()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn bad_configs_name_the_key_and_the_fix() {
+        for (text, expected) in [
+            ("model:\n  threshold: 1.5\n", "model.threshold is 1.5"),
+            (
+                "model:\n  for: 1s\nevaluation_interval: 5s\n",
+                "model.for (1s) is shorter",
+            ),
+            ("targets:\n  model_mock: http://x:5000\n", "write HOST:PORT"),
+            (
+                "targets:\n  model_mock: mock\n",
+                "targets.model_mock is \"mock\"",
+            ),
+            ("scrape_interval: fast\n", "\"fast\" is not a duration"),
+            ("modle:\n  threshold: 0.5\n", "unknown field `modle`"),
+        ] {
+            let error = LabConfig::parse(text, "lab.yaml").unwrap_err().to_string();
+            assert!(error.contains(expected), "{text:?}: {error}");
+            assert!(
+                error.starts_with("the lab config lab.yaml is invalid"),
+                "{error}"
+            );
+        }
+    }
+}

@@ -1,0 +1,248 @@
+//! `promlab generate`: one lab config in, the lab's Prometheus files out, deterministically. The
+//! generated files are committed; `--check` fails naming every file that differs from what the config
+//! produces.
+//!
+//! This first part writes `prometheus/` (the scrape config and the model alert with its promtool test);
+//! Alertmanager, Grafana and compose files join it in the same mechanism.
+
+mod config;
+
+use std::path::{Path, PathBuf};
+
+use askama::Template;
+
+pub use config::{ConfigError, LabConfig, PromDuration};
+
+/// One file `generate` writes, relative to the output folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GeneratedFile {
+    pub path: PathBuf,
+    pub contents: String,
+}
+
+/// Everything `promlab generate` needs, free of any CLI type.
+#[derive(Debug, Clone)]
+pub struct GenerateConfig {
+    /// The lab config; `None` means every default.
+    pub config: Option<PathBuf>,
+    /// The folder that receives `prometheus/`.
+    pub out: PathBuf,
+    /// Compare instead of writing.
+    pub check: bool,
+}
+
+/// Why generating failed.
+#[derive(Debug, thiserror::Error)]
+pub enum GenerateError {
+    /// The lab config is unreadable or invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// A template failed to render (a bug: every value is checked before).
+    #[error("cannot render {path}: {source}")]
+    Render { path: String, source: askama::Error },
+    /// A file could not be written.
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
+    /// `--check`: committed files differ from what the config produces.
+    #[error(
+        "generated files are out of date: {}; run `promlab generate` and commit the result",
+        .paths.join(", ")
+    )]
+    Drift { paths: Vec<String> },
+}
+
+/// The rule files, by name: `prometheus/rules/<name>.yml` and `<name>.test.yml`.
+const RULE_FILES: [&str; 1] = ["model"];
+
+#[derive(Template)]
+#[template(path = "prometheus/prometheus.yml", escape = "none")]
+struct PrometheusYml<'a> {
+    lab: &'a LabConfig,
+    rule_files: &'a [&'a str],
+}
+
+#[derive(Template)]
+#[template(path = "prometheus/model.yml", escape = "none")]
+struct ModelRules<'a> {
+    lab: &'a LabConfig,
+}
+
+/// The model alert's promtool test: a minute below the threshold, above it for `for` plus two minutes,
+/// then below again; checked just before `for` elapses, just after, and once the value dropped.
+#[derive(Template)]
+#[template(path = "prometheus/model.test.yml", escape = "none")]
+struct ModelRulesTest<'a> {
+    lab: &'a LabConfig,
+    low: f64,
+    high: f64,
+    low_steps: u64,
+    high_steps: u64,
+    high_for: PromDuration,
+    before_for: PromDuration,
+    after_for: PromDuration,
+    after_drop: PromDuration,
+}
+
+impl<'a> ModelRulesTest<'a> {
+    fn new(lab: &'a LabConfig) -> Self {
+        let step = lab.scrape_interval.seconds();
+        let evaluation = lab.evaluation_interval.seconds();
+        let for_ = lab.model.for_.seconds();
+        // Whole steps: `value x N` writes N + 1 samples.
+        let low_steps = 60_u64.div_ceil(step);
+        let high_start = (low_steps + 1) * step;
+        let high_steps = (for_ + 120).div_ceil(step);
+        let high_end = high_start + (high_steps + 1) * step;
+        let threshold = lab.model.threshold;
+        Self {
+            lab,
+            low: round(threshold / 2.0),
+            high: round(f64::midpoint(threshold, 1.0)),
+            low_steps,
+            high_steps,
+            high_for: PromDuration::from_seconds((high_steps + 1) * step),
+            before_for: PromDuration::from_seconds(high_start + for_ - evaluation.min(for_)),
+            after_for: PromDuration::from_seconds(high_start + for_ + evaluation),
+            after_drop: PromDuration::from_seconds(high_end + 2 * evaluation.max(step)),
+        }
+    }
+}
+
+/// Four decimals: values a student reads in the test file.
+fn round(value: f64) -> f64 {
+    (value * 10_000.0).round() / 10_000.0
+}
+
+/// Renders every file of the lab, in a fixed order.
+pub fn render(lab: &LabConfig) -> Result<Vec<GeneratedFile>, GenerateError> {
+    let rendered = |path: &str, result: askama::Result<String>| {
+        result
+            .map(|mut contents| {
+                // Templates lose their last newline; files end with one.
+                if !contents.ends_with('\n') {
+                    contents.push('\n');
+                }
+                GeneratedFile {
+                    path: PathBuf::from(path),
+                    contents,
+                }
+            })
+            .map_err(|source| GenerateError::Render {
+                path: path.to_owned(),
+                source,
+            })
+    };
+    Ok(vec![
+        rendered(
+            "prometheus/prometheus.yml",
+            PrometheusYml {
+                lab,
+                rule_files: &RULE_FILES,
+            }
+            .render(),
+        )?,
+        rendered("prometheus/rules/model.yml", ModelRules { lab }.render())?,
+        rendered(
+            "prometheus/rules/model.test.yml",
+            ModelRulesTest::new(lab).render(),
+        )?,
+    ])
+}
+
+/// Writes each file atomically (a temporary file beside it, then a rename): a reader never sees half a
+/// file, and an interrupted run leaves the previous version in place.
+pub fn write(out: &Path, files: &[GeneratedFile]) -> Result<(), GenerateError> {
+    for file in files {
+        let path = out.join(&file.path);
+        let failed = |source| GenerateError::Write {
+            path: path.display().to_string(),
+            source,
+        };
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(failed)?;
+        }
+        let temporary = path.with_extension("promlab-tmp");
+        std::fs::write(&temporary, &file.contents)
+            .and_then(|()| std::fs::rename(&temporary, &path))
+            .map_err(|source| {
+                let _ = std::fs::remove_file(&temporary);
+                failed(source)
+            })?;
+    }
+    Ok(())
+}
+
+/// The files under `out` that differ from `files` (missing ones included).
+#[must_use]
+pub fn drift(out: &Path, files: &[GeneratedFile]) -> Vec<String> {
+    files
+        .iter()
+        .filter(|file| {
+            std::fs::read_to_string(out.join(&file.path))
+                .ok()
+                .as_deref()
+                != Some(file.contents.as_str())
+        })
+        .map(|file| out.join(&file.path).display().to_string())
+        .collect()
+}
+
+/// Runs `promlab generate`.
+pub fn run(config: &GenerateConfig) -> Result<(), GenerateError> {
+    let lab = match &config.config {
+        Some(path) => LabConfig::load(path)?,
+        None => LabConfig::default(),
+    };
+    let files = render(&lab)?;
+    if config.check {
+        let paths = drift(&config.out, &files);
+        if !paths.is_empty() {
+            return Err(GenerateError::Drift { paths });
+        }
+        tracing::info!(files = files.len(), "generated files are up to date");
+    } else {
+        write(&config.out, &files)?;
+        for file in &files {
+            tracing::info!(path = %config.out.join(&file.path).display(), "written");
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rendering_is_deterministic_and_follows_the_config() {
+        let lab = LabConfig::parse("model:\n  threshold: 0.8\n  for: 1m\n", "lab.yaml").unwrap();
+        let first = render(&lab).unwrap();
+        assert_eq!(first, render(&lab).unwrap());
+        let rules = &first[1].contents;
+        assert!(rules.contains("expr: model_result > 0.8\n"), "{rules}");
+        assert!(rules.contains("for: 1m\n"), "{rules}");
+        assert!(
+            rules.contains("{{ $labels.instance }}"),
+            "Prometheus templates survive: {rules}"
+        );
+    }
+
+    #[test]
+    fn check_names_every_file_that_drifted_and_write_fixes_them() {
+        let out = std::env::temp_dir().join(format!("promlab-generate-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&out);
+        let files = render(&LabConfig::default()).unwrap();
+        assert_eq!(drift(&out, &files).len(), files.len());
+        write(&out, &files).unwrap();
+        assert!(drift(&out, &files).is_empty());
+        std::fs::write(out.join("prometheus/rules/model.yml"), "edited").unwrap();
+        assert_eq!(
+            drift(&out, &files),
+            vec![out.join("prometheus/rules/model.yml").display().to_string()]
+        );
+        std::fs::remove_dir_all(&out).unwrap();
+    }
+}

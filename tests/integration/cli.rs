@@ -2,12 +2,8 @@
 
 use std::net::TcpListener;
 
-use crate::support::binary::Promlab;
+use crate::support::binary::{Promlab, stderr};
 use crate::support::get_text;
-
-fn stderr(output: &std::process::Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
 
 #[test]
 fn help_lists_the_mock_and_its_flags() {

@@ -4,14 +4,10 @@ use std::path::Path;
 use std::process::Command;
 
 use crate::require;
-use crate::support::binary::Promlab;
+use crate::support::binary::{Promlab, stderr};
 use crate::support::which;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-
-fn stderr(output: &std::process::Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
 
 #[test]
 fn the_committed_files_match_the_lab_config() {

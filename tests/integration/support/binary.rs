@@ -6,6 +6,11 @@ use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+/// What a finished command wrote to standard error.
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
 /// A `promlab` invocation being built.
 #[must_use]
 pub struct Promlab {
@@ -104,7 +109,9 @@ impl Serving {
         for _ in 0..200 {
             if let Some(status) = self.child.try_wait().expect("wait works") {
                 let mut lines = std::mem::take(&mut self.lines);
-                lines.extend(self.received.try_iter());
+                // The process is gone, so its stderr reaches EOF and the reader thread hangs up:
+                // `iter` collects every last line instead of racing the reader.
+                lines.extend(self.received.iter());
                 return (status, lines);
             }
             std::thread::sleep(Duration::from_millis(50));

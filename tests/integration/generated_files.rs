@@ -74,26 +74,37 @@ fn promtool_accepts_the_config_and_passes_the_rule_tests() {
     let test = "promtool_accepts_the_config_and_passes_the_rule_tests";
     let promtool = require!(test, which("promtool"));
     let prometheus = Path::new(ROOT).join("prometheus");
-    let check = Command::new(&promtool)
-        .args(["check", "config", "prometheus.yml"])
-        .current_dir(&prometheus)
-        .output()
-        .unwrap();
-    assert!(
-        check.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&check.stdout),
-        stderr(&check)
-    );
-    let tests = Command::new(&promtool)
-        .args(["test", "rules", "model.test.yml"])
-        .current_dir(prometheus.join("rules"))
-        .output()
-        .unwrap();
-    assert!(
-        tests.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&tests.stdout),
-        stderr(&tests)
-    );
+    let rules = prometheus.join("rules");
+    // Every rule test beside its rules, so a new rule file is tested without touching this test.
+    let mut runs = vec![(
+        prometheus.clone(),
+        vec![
+            "check".to_owned(),
+            "config".to_owned(),
+            "prometheus.yml".to_owned(),
+        ],
+    )];
+    for entry in std::fs::read_dir(&rules).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        if name.ends_with(".test.yml") {
+            runs.push((
+                rules.clone(),
+                vec!["test".to_owned(), "rules".to_owned(), name],
+            ));
+        }
+    }
+    assert!(runs.len() > 1, "no rule tests found in {}", rules.display());
+    for (dir, args) in runs {
+        let output = Command::new(&promtool)
+            .args(&args)
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "promtool {args:?}: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            stderr(&output)
+        );
+    }
 }

@@ -63,7 +63,8 @@ pub struct Prometheus {
 
 impl Prometheus {
     pub async fn start(config: &str) -> Result<Self, Missing> {
-        let reference = image("PROMLAB_PROMETHEUS_IMAGE", "prom/prometheus:v2.53.3")?;
+        let (env, default) = PROMETHEUS_IMAGE;
+        let reference = image(env, default)?;
         let port = super::free_port();
         let container = generic_image(&reference)
             .with_wait_for(WaitFor::message_on_stderr(
@@ -143,3 +144,28 @@ pub fn samples(result: &[Value]) -> Vec<(f64, f64)> {
         })
         .collect()
 }
+
+/// Runs an upstream command-line tool (`promtool`, `amtool`) from the image it ships in, on `dir`
+/// mounted read-only as the working directory, without a network: the judge is the exact version the
+/// lab pins.
+pub fn tool(
+    (env, default): (&str, &str),
+    program: &str,
+    dir: &std::path::Path,
+    args: &[&str],
+) -> Result<std::process::Output, Missing> {
+    let reference = image(env, default)?;
+    let mount = format!("{}:/work:ro", dir.display());
+    Ok(Command::new("docker")
+        .args(["run", "--rm", "--network", "none", "--volume", &mount])
+        .args(["--workdir", "/work", "--entrypoint", program, &reference])
+        .args(args)
+        .output()
+        .expect("docker runs"))
+}
+
+/// The Prometheus image: `PROMLAB_PROMETHEUS_IMAGE`, or the upstream image the lab pins.
+pub const PROMETHEUS_IMAGE: (&str, &str) = ("PROMLAB_PROMETHEUS_IMAGE", "prom/prometheus:v2.53.3");
+/// The Alertmanager image: `PROMLAB_ALERTMANAGER_IMAGE`, or the upstream image the lab pins.
+pub const ALERTMANAGER_IMAGE: (&str, &str) =
+    ("PROMLAB_ALERTMANAGER_IMAGE", "prom/alertmanager:v0.28.1");

@@ -14,6 +14,7 @@ use crate::generate::GenerateConfig;
 use crate::logging::LogFormat;
 use crate::mock::{MockConfig, Scenario};
 use crate::probe::ProbeConfig;
+use crate::sink::SinkConfig;
 
 /// promlab: a self-contained monitoring lab kit.
 #[derive(Debug, Parser)]
@@ -54,6 +55,8 @@ impl From<LogFormatArg> for LogFormat {
 pub enum Command {
     /// Run the model mock: an exporter whose gauge model_result moves in [0, 1].
     Mock(MockArgs),
+    /// Run a local Discord: accepts Discord webhook messages (Alertmanager's too) and lists them on a page.
+    WebhookSink(SinkArgs),
     /// Check that a promlab service answers 2xx (a container healthcheck: images carry no curl).
     Probe(ProbeArgs),
     /// Generate the lab's Prometheus files from a lab config (or check the committed ones).
@@ -81,6 +84,26 @@ impl From<GenerateArgs> for GenerateConfig {
             config: args.config,
             out: args.out,
             check: args.check,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct SinkArgs {
+    /// Address to serve the webhook endpoint (/api/webhooks/ID/TOKEN), the page and /healthz on.
+    #[arg(long, env = "PROMLAB_SINK_LISTEN", default_value = "0.0.0.0:8080")]
+    pub listen: SocketAddr,
+
+    /// How many messages to keep in memory (the oldest are forgotten first).
+    #[arg(long, env = "PROMLAB_SINK_KEEP", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub keep: u32,
+}
+
+impl From<SinkArgs> for SinkConfig {
+    fn from(args: SinkArgs) -> Self {
+        Self {
+            listen: args.listen,
+            keep: args.keep as usize,
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod metrics;
 pub mod mock;
 pub mod probe;
 pub mod serve;
+pub mod sink;
 
 use cli::{Cli, Command};
 
@@ -20,6 +21,9 @@ pub enum Error {
     /// `promlab generate` failed.
     #[error(transparent)]
     Generate(#[from] generate::GenerateError),
+    /// `promlab webhook-sink` failed.
+    #[error(transparent)]
+    Sink(#[from] sink::SinkError),
     /// `promlab probe` found the service unhealthy.
     #[error(transparent)]
     Probe(#[from] probe::ProbeError),
@@ -35,7 +39,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         // The mock's work per request is a reference-count increment: one thread serves over 100k
         // requests/s (BENCHMARKS.md) with a lower tail latency than several, and leaves the other cores
         // to Prometheus and the rest of the lab.
-        Command::Mock(_) | Command::Probe(_) | Command::Generate(_) => {
+        Command::Mock(_) | Command::WebhookSink(_) | Command::Probe(_) | Command::Generate(_) => {
             tokio::runtime::Builder::new_current_thread()
         }
     };
@@ -45,6 +49,10 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             Command::Mock(args) => {
                 mock::run(&args.into(), serve::shutdown_signal()).await?;
                 tracing::info!("model mock stopped");
+            }
+            Command::WebhookSink(args) => {
+                sink::run(&args.into(), serve::shutdown_signal()).await?;
+                tracing::info!("webhook sink stopped");
             }
             Command::Probe(args) => probe::run(&args.into()).await?,
             Command::Generate(args) => generate::run(&args.into())?,

@@ -9,6 +9,7 @@
 
 mod support;
 
+mod alerting;
 mod cli;
 mod generated_files;
 mod image;

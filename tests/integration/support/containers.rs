@@ -63,15 +63,31 @@ pub struct Prometheus {
 
 impl Prometheus {
     pub async fn start(config: &str) -> Result<Self, Missing> {
+        Self::start_with(super::free_port(), config, &[]).await
+    }
+
+    /// Starts Prometheus on `port` with `config` at `/etc/prometheus/prometheus.yml` and each of `files`
+    /// (a path relative to it, and its contents) beside it, e.g. `rules/model.yml`.
+    pub async fn start_with(
+        port: u16,
+        config: &str,
+        files: &[(String, String)],
+    ) -> Result<Self, Missing> {
         let (env, default) = PROMETHEUS_IMAGE;
         let reference = image(env, default)?;
-        let port = super::free_port();
-        let container = generic_image(&reference)
+        let mut request = generic_image(&reference)
             .with_wait_for(WaitFor::message_on_stderr(
                 "Server is ready to receive web requests.",
             ))
             .with_network("host")
-            .with_copy_to("/etc/prometheus/prometheus.yml", config.as_bytes().to_vec())
+            .with_copy_to("/etc/prometheus/prometheus.yml", config.as_bytes().to_vec());
+        for (path, contents) in files {
+            request = request.with_copy_to(
+                format!("/etc/prometheus/{path}"),
+                contents.as_bytes().to_vec(),
+            );
+        }
+        let container = request
             .with_cmd([
                 "--config.file=/etc/prometheus/prometheus.yml".to_owned(),
                 "--storage.tsdb.path=/prometheus".to_owned(),
@@ -169,3 +185,42 @@ pub const PROMETHEUS_IMAGE: (&str, &str) = ("PROMLAB_PROMETHEUS_IMAGE", "prom/pr
 /// The Alertmanager image: `PROMLAB_ALERTMANAGER_IMAGE`, or the upstream image the lab pins.
 pub const ALERTMANAGER_IMAGE: (&str, &str) =
     ("PROMLAB_ALERTMANAGER_IMAGE", "prom/alertmanager:v0.28.1");
+
+/// A real Alertmanager on 127.0.0.1 (host network, clustering off), with `config` and the Discord
+/// webhook URL in the secret file the lab's config reads.
+pub struct Alertmanager {
+    _container: ContainerAsync<GenericImage>,
+}
+
+impl Alertmanager {
+    pub async fn start(
+        port: u16,
+        config: &str,
+        (url_file, webhook_url): (&str, &str),
+    ) -> Result<Self, Missing> {
+        let (env, default) = ALERTMANAGER_IMAGE;
+        let reference = image(env, default)?;
+        let container = generic_image(&reference)
+            .with_wait_for(WaitFor::message_on_stderr("Listening on"))
+            .with_network("host")
+            .with_copy_to(
+                "/etc/alertmanager/alertmanager.yml",
+                config.as_bytes().to_vec(),
+            )
+            .with_copy_to(url_file.to_owned(), webhook_url.as_bytes().to_vec())
+            .with_cmd([
+                "--config.file=/etc/alertmanager/alertmanager.yml".to_owned(),
+                "--storage.path=/alertmanager".to_owned(),
+                format!("--web.listen-address=127.0.0.1:{port}"),
+                // No gossip port: several Alertmanagers share the host network in parallel tests.
+                "--cluster.listen-address=".to_owned(),
+            ])
+            .with_startup_timeout(Duration::from_secs(60))
+            .start()
+            .await
+            .expect("the Alertmanager container starts");
+        Ok(Self {
+            _container: container,
+        })
+    }
+}

@@ -4,6 +4,7 @@
 pub mod binary;
 pub mod browser;
 pub mod containers;
+pub mod discord;
 pub mod mock;
 
 use std::io::Write as _;

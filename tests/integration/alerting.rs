@@ -29,7 +29,7 @@ struct AlertingLab {
 
 impl AlertingLab {
     /// Only the model alert can fire here: the forecaster and node-exporter targets do not run, so
-    /// TargetDown waits an hour.
+    /// `TargetDown` waits an hour.
     async fn start(
         name: &str,
         mock: &RunningMock,

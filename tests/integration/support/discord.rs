@@ -63,7 +63,7 @@ impl FakeDiscord {
     }
 
     pub fn attempts(&self) -> Vec<Attempt> {
-        self.script.lock().unwrap().attempts.clone()
+        self.script.lock().expect("the script lock").attempts.clone()
     }
 
     /// The messages Discord accepted (answered 2xx).
@@ -78,7 +78,7 @@ impl FakeDiscord {
 
 async fn execute(State(script): State<Arc<Mutex<Script>>>, body: Bytes) -> Response {
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let mut script = script.lock().unwrap();
+    let mut script = script.lock().expect("the script lock");
     let reply = script.replies.pop().unwrap_or(Reply::Status(204));
     let (status, response) = match reply {
         Reply::RateLimited {

@@ -92,9 +92,9 @@ impl AlertingLab {
 fn generate(name: &str, config: &str) -> PathBuf {
     let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
     let _ = std::fs::remove_dir_all(&out);
-    std::fs::create_dir_all(&out).unwrap();
+    std::fs::create_dir_all(&out).expect("a scratch folder");
     let config_path = out.join("lab.yaml");
-    std::fs::write(&config_path, config).unwrap();
+    std::fs::write(&config_path, config).expect("the lab config written");
     let output = Promlab::new()
         .args(["generate", "--out", &out.display().to_string()])
         .args(["--config", &config_path.display().to_string()])

@@ -14,6 +14,7 @@ use crate::generate::GenerateConfig;
 use crate::logging::LogFormat;
 use crate::mock::{MockConfig, Scenario};
 use crate::probe::ProbeConfig;
+use crate::secrets::SecretsConfig;
 use crate::sink::SinkConfig;
 
 /// promlab: a self-contained monitoring lab kit.
@@ -57,6 +58,8 @@ pub enum Command {
     Mock(MockArgs),
     /// Run a local Discord: accepts Discord webhook messages (Alertmanager's too) and lists them on a page.
     WebhookSink(SinkArgs),
+    /// Write the lab's secrets into a folder: Grafana's admin password (made once) and the Discord webhook URL.
+    Secrets(SecretsArgs),
     /// Check that a promlab service answers 2xx (a container healthcheck: images carry no curl).
     Probe(ProbeArgs),
     /// Generate the lab's Prometheus files from a lab config (or check the committed ones).
@@ -104,6 +107,39 @@ impl From<SinkArgs> for SinkConfig {
         Self {
             listen: args.listen,
             keep: args.keep as usize,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct SecretsArgs {
+    /// Folder that receives the secret files (the compose stack's secrets volume).
+    #[arg(
+        long,
+        env = "PROMLAB_SECRETS_DIR",
+        default_value = "/var/lib/promlab/secrets"
+    )]
+    pub dir: PathBuf,
+
+    /// Your Discord webhook URL (https://discord.com/api/webhooks/ID/TOKEN); empty or absent: the local sink.
+    #[arg(long, env = "PROMLAB_DISCORD_WEBHOOK_URL", hide_env_values = true)]
+    pub discord_webhook_url: Option<String>,
+
+    /// Where alerts go without Discord: the local webhook sink.
+    #[arg(
+        long,
+        env = "PROMLAB_FALLBACK_WEBHOOK_URL",
+        default_value = "http://webhook-sink:8080/api/webhooks/0/promlab"
+    )]
+    pub fallback_webhook_url: String,
+}
+
+impl From<SecretsArgs> for SecretsConfig {
+    fn from(args: SecretsArgs) -> Self {
+        Self {
+            dir: args.dir,
+            discord_webhook_url: args.discord_webhook_url,
+            fallback_webhook_url: args.fallback_webhook_url,
         }
     }
 }

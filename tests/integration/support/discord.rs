@@ -63,7 +63,11 @@ impl FakeDiscord {
     }
 
     pub fn attempts(&self) -> Vec<Attempt> {
-        self.script.lock().expect("the script lock").attempts.clone()
+        self.script
+            .lock()
+            .expect("the script lock")
+            .attempts
+            .clone()
     }
 
     /// The messages Discord accepted (answered 2xx).

@@ -114,11 +114,7 @@ impl From<SinkArgs> for SinkConfig {
 #[derive(Debug, Args)]
 pub struct SecretsArgs {
     /// Folder that receives the secret files (the compose stack's secrets volume).
-    #[arg(
-        long,
-        env = "PROMLAB_SECRETS_DIR",
-        default_value = "/var/lib/promlab/secrets"
-    )]
+    #[arg(long, env = "PROMLAB_SECRETS_DIR", default_value = "/var/lib/promlab")]
     pub dir: PathBuf,
 
     /// Your Discord webhook URL (https://discord.com/api/webhooks/ID/TOKEN); empty or absent: the local sink.

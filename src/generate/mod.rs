@@ -5,6 +5,7 @@
 //! One submodule per folder it writes: `prometheus`, `alertmanager`, `grafana`, `compose`.
 
 mod alertmanager;
+pub mod compose;
 mod config;
 mod prometheus;
 
@@ -75,6 +76,7 @@ fn rendered(path: &str, result: askama::Result<String>) -> Result<GeneratedFile,
 pub fn render(lab: &LabConfig) -> Result<Vec<GeneratedFile>, GenerateError> {
     let mut files = prometheus::files(lab)?;
     files.extend(alertmanager::files(lab)?);
+    files.extend(compose::files(lab)?);
     Ok(files)
 }
 

@@ -11,6 +11,7 @@ mod support;
 
 mod alerting;
 mod cli;
+mod compose_stack;
 mod generated_files;
 mod image;
 mod metrics_lint;

@@ -134,6 +134,8 @@ pub struct NodeConfig {
     pub cpu_threshold: f64,
     #[serde(rename = "for")]
     pub for_: PromDuration,
+    /// The window the busy ratio is averaged over (`rate(…[window])`).
+    pub window: PromDuration,
 }
 
 /// `ForecastAnomaly`: the forecaster flags the actual value outside its band for `for`.
@@ -192,6 +194,7 @@ impl Default for NodeConfig {
         Self {
             cpu_threshold: 0.8,
             for_: PromDuration::from_seconds(180),
+            window: PromDuration::from_seconds(60),
         }
     }
 }
@@ -289,11 +292,13 @@ impl LabConfig {
                 ));
             }
         }
-        // The CPU busy ratio is a rate over one minute: a shorter `for` would fire on a single burst.
-        if self.node.for_.seconds() < 60 {
+        // rate() needs two samples in its window; four make it robust to a missed scrape.
+        if self.node.window.seconds() < 4 * self.scrape_interval.seconds() {
             return Err(format!(
-                "node.for is {}: the CPU ratio averages over a minute, so write 1m or more (the lab uses 3m)",
-                self.node.for_
+                "node.window ({}) is shorter than four scrape intervals ({}): rate() would often see too few samples; make it at least {}",
+                self.node.window,
+                self.scrape_interval,
+                PromDuration::from_seconds(4 * self.scrape_interval.seconds())
             ));
         }
         let alertmanager = &self.alertmanager;
@@ -370,7 +375,7 @@ mod tests {
             ("scrape_interval: fast\n", "\"fast\" is not a duration"),
             ("modle:\n  threshold: 0.5\n", "unknown field `modle`"),
             ("node:\n  cpu_threshold: 0\n", "node.cpu_threshold is 0"),
-            ("node:\n  for: 30s\n", "node.for is 30s"),
+            ("node:\n  window: 10s\n", "node.window (10s) is shorter than four"),
             (
                 "target_down:\n  for: 2s\n",
                 "target_down.for (2s) is shorter",

@@ -100,9 +100,9 @@ struct ForecastRulesTest<'a> {
 }
 
 /// The CPU alert's test: idle-second counters of two CPUs, at rest (half the threshold busy) for two
-/// minutes, under load (busy halfway between the threshold and 100 %, in whole percents) for `for`
-/// plus three minutes, then at rest again. Checked a minute before `for` elapses under load, a minute
-/// after, and two minutes after the load ended.
+/// windows, under load (busy halfway between the threshold and 100 %, in whole percents) for `for`
+/// plus three windows, then at rest again. Checked a window before `for` elapses under load, a window
+/// after, and two windows after the load ended.
 #[derive(Template)]
 #[template(path = "prometheus/node.test.yml", escape = "none")]
 struct NodeRulesTest<'a> {
@@ -118,21 +118,24 @@ struct NodeRulesTest<'a> {
     before_for: PromDuration,
     after_for: PromDuration,
     after_load: PromDuration,
+    after_load_for: PromDuration,
 }
 
 impl<'a> NodeRulesTest<'a> {
     fn new(lab: &'a LabConfig) -> Self {
         let step = lab.scrape_interval.seconds();
         let for_ = lab.node.for_.seconds();
+        let window = lab.node.window.seconds();
+        let evaluation = lab.evaluation_interval.seconds();
         let threshold = lab.node.cpu_threshold;
         let rest_busy = (threshold * 50.0).round() / 100.0;
         let load_busy = (f64::midpoint(threshold, 1.0) * 100.0).round() / 100.0;
         // Idle seconds gained per step on each CPU.
         let rest_idle = round((1.0 - rest_busy) * step as f64);
         let load_idle = round((1.0 - load_busy) * step as f64);
-        let rest_steps = 120_u64.div_ceil(step);
-        let load_steps = (for_ + 180).div_ceil(step);
-        let after_rest_steps = 300_u64.div_ceil(step);
+        let rest_steps = (2 * window).div_ceil(step);
+        let load_steps = (for_ + 3 * window).div_ceil(step);
+        let after_rest_steps = (5 * window).div_ceil(step);
         // Each segment starts one step after the last sample of the one before.
         let load_from = round(rest_steps as f64 * rest_idle + load_idle);
         let rest_from = round(load_from + load_steps as f64 * load_idle + rest_idle);
@@ -141,9 +144,11 @@ impl<'a> NodeRulesTest<'a> {
         );
         let load_start = rest_steps * step;
         let load_end = (rest_steps + 1 + load_steps) * step;
-        // The rate over a minute crosses the threshold within the first minute of load.
-        let before = for_.saturating_sub(60).max(for_ / 2);
-        let after = for_ + 60;
+        // The rate crosses the threshold once the load fills a share of its window equal to the
+        // threshold (at `threshold × window`); the alert then waits for the next evaluation.
+        let before = for_.saturating_sub(window).max(for_ / 2);
+        let margin = ((1.0 - threshold) * window as f64).floor();
+        let after = for_ + window + if margin >= evaluation as f64 { 0 } else { evaluation };
         Self {
             lab,
             idle_values,
@@ -156,7 +161,8 @@ impl<'a> NodeRulesTest<'a> {
             after_for_load: PromDuration::from_seconds(after),
             before_for: PromDuration::from_seconds(load_start + before),
             after_for: PromDuration::from_seconds(load_start + after),
-            after_load: PromDuration::from_seconds(load_end + 120),
+            after_load: PromDuration::from_seconds(load_end + 2 * window),
+            after_load_for: PromDuration::from_seconds(2 * window),
         }
     }
 }

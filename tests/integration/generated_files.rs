@@ -159,7 +159,7 @@ fn rule_tests_follow_a_changed_lab_config() {
         &config,
         "scrape_interval: 15s\nevaluation_interval: 10s\n\
          model: {threshold: 0.75, for: 2m}\ntarget_down: {for: 1m}\n\
-         node: {cpu_threshold: 0.65, for: 5m}\nforecast: {for: 45s}\n",
+         node: {cpu_threshold: 0.65, for: 5m, window: 2m}\nforecast: {for: 45s}\n",
     )
     .unwrap();
     let written = Promlab::new()
@@ -169,7 +169,7 @@ fn rule_tests_follow_a_changed_lab_config() {
     assert!(written.status.success(), "{}", stderr(&written));
     let rules = out.join("prometheus/rules");
     let node_test = std::fs::read_to_string(rules.join("node.test.yml")).unwrap();
-    assert!(node_test.contains("eval_time: 6m\n"), "{node_test}");
+    assert!(node_test.contains("eval_time: 7m\n"), "{node_test}");
     judged_by(
         "rule_tests_follow_a_changed_lab_config",
         containers::PROMETHEUS_IMAGE,

@@ -375,7 +375,10 @@ mod tests {
             ("scrape_interval: fast\n", "\"fast\" is not a duration"),
             ("modle:\n  threshold: 0.5\n", "unknown field `modle`"),
             ("node:\n  cpu_threshold: 0\n", "node.cpu_threshold is 0"),
-            ("node:\n  window: 10s\n", "node.window (10s) is shorter than four"),
+            (
+                "node:\n  window: 10s\n",
+                "node.window (10s) is shorter than four",
+            ),
             (
                 "target_down:\n  for: 2s\n",
                 "target_down.for (2s) is shorter",

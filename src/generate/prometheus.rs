@@ -148,7 +148,13 @@ impl<'a> NodeRulesTest<'a> {
         // threshold (at `threshold × window`); the alert then waits for the next evaluation.
         let before = for_.saturating_sub(window).max(for_ / 2);
         let margin = ((1.0 - threshold) * window as f64).floor();
-        let after = for_ + window + if margin >= evaluation as f64 { 0 } else { evaluation };
+        let after = for_
+            + window
+            + if margin >= evaluation as f64 {
+                0
+            } else {
+                evaluation
+            };
         Self {
             lab,
             idle_values,

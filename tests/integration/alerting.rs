@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::require;
 use crate::support::binary::{Promlab, stderr};
-use crate::support::containers::{Alertmanager, Prometheus};
+use crate::support::containers::{Alertmanager, NodeExporter, Prometheus};
 use crate::support::discord::{FakeDiscord, Reply};
 use crate::support::free_port;
 use crate::support::mock::RunningMock;
@@ -35,19 +35,31 @@ impl AlertingLab {
         mock: &RunningMock,
         webhook_url: &str,
     ) -> Result<Self, crate::support::Missing> {
+        let model_mock = mock.address.to_string();
+        let lab = |prometheus: u16, alertmanager: u16| {
+            format!(
+                "model: {{threshold: 0.9, for: 2s}}
+{}",
+                targets(prometheus, alertmanager, &model_mock, None)
+            )
+        };
+        Self::start_with(name, lab, webhook_url).await
+    }
+
+    /// Generates the lab from the config `lab` writes for the two ports (plus fast common settings),
+    /// and starts Alertmanager and Prometheus with the generated files.
+    async fn start_with(
+        name: &str,
+        lab: impl Fn(u16, u16) -> String,
+        webhook_url: &str,
+    ) -> Result<Self, crate::support::Missing> {
         let (prometheus_port, alertmanager_port) = (free_port(), free_port());
         let out = generate(
             name,
             &format!(
-                "scrape_interval: 1s\nevaluation_interval: 1s\n\
-                 model: {{threshold: 0.9, for: 2s}}\ntarget_down: {{for: 1h}}\n\
-                 alertmanager: {{group_wait: 1s, group_interval: 2s, repeat_interval: 1h}}\n\
-                 targets:\n  prometheus: 127.0.0.1:{prometheus_port}\n  model_mock: {}\n\
-                 \x20 forecaster: 127.0.0.1:{}\n  node_exporter: 127.0.0.1:{}\n\
-                 \x20 alertmanager: 127.0.0.1:{alertmanager_port}\n",
-                mock.address,
-                free_port(),
-                free_port()
+                "scrape_interval: 1s\nevaluation_interval: 1s\ntarget_down: {{for: 1h}}\n\
+                 alertmanager: {{group_wait: 1s, group_interval: 2s, repeat_interval: 1h}}\n{}",
+                lab(prometheus_port, alertmanager_port)
             ),
         );
         let read = |path: &str| std::fs::read_to_string(out.join(path)).expect("a generated file");
@@ -86,6 +98,22 @@ impl AlertingLab {
             )
             .await;
     }
+}
+
+/// The `targets:` of a test lab; what does not run points at a free port, where nothing answers.
+fn targets(
+    prometheus: u16,
+    alertmanager: u16,
+    model_mock: &str,
+    node_exporter: Option<&str>,
+) -> String {
+    let nowhere = || format!("127.0.0.1:{}", free_port());
+    format!(
+        "targets:\n  prometheus: 127.0.0.1:{prometheus}\n  model_mock: {model_mock}\n\
+         \x20 forecaster: {}\n  node_exporter: {}\n  alertmanager: 127.0.0.1:{alertmanager}\n",
+        nowhere(),
+        node_exporter.map_or_else(nowhere, str::to_owned)
+    )
 }
 
 /// Runs `promlab generate` on `config` into a fresh folder.
@@ -243,5 +271,87 @@ async fn a_rate_limited_then_failing_discord_still_gets_the_alert_once() {
             .0
             .starts_with("[FIRING:1] ModelResultHigh")),
         "every attempt carried the same alert: {attempts:#?}"
+    );
+}
+
+/// Stops the load generator when the test ends, however it ends.
+struct Load(std::process::Child);
+
+impl Drop for Load {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_cpu_load_fires_the_node_cpu_alert() {
+    let test = "real_cpu_load_fires_the_node_cpu_alert";
+    let stress = require!(test, crate::support::which("stress-ng"));
+    let node_exporter = require!(test, NodeExporter::start().await);
+    let sink = Promlab::new()
+        .args(["webhook-sink", "--listen", "127.0.0.1:0"])
+        .serve();
+    let node = format!("127.0.0.1:{}", node_exporter.port);
+    // A short wait and window (the promtool test proves the lab's 3-minute timing); the threshold is
+    // low enough for a busy CI machine to cross under load, and the model alert cannot fire.
+    let lab = |prometheus: u16, alertmanager: u16| {
+        format!(
+            "model: {{for: 1h}}\nnode: {{cpu_threshold: 0.5, for: 5s, window: 5s}}\n{}",
+            targets(
+                prometheus,
+                alertmanager,
+                &format!("127.0.0.1:{}", free_port()),
+                Some(&node)
+            )
+        )
+    };
+    let lab = require!(
+        test,
+        AlertingLab::start_with("alerting-node", lab, &sink.url("/api/webhooks/2/node")).await
+    );
+    lab.prometheus
+        .wait_for(
+            "up{job=\"node_exporter\"}",
+            Duration::from_secs(30),
+            |result| {
+                result
+                    .first()
+                    .is_some_and(|series| series["value"][1] == "1")
+            },
+        )
+        .await;
+
+    // Every CPU busy for at most two minutes (stress-ng stops by itself if this test dies).
+    let _load = Load(
+        std::process::Command::new(stress)
+            .args(["--cpu", "0", "--timeout", "120s", "--quiet"])
+            .spawn()
+            .expect("stress-ng starts"),
+    );
+    let messages = || async {
+        let body = crate::support::get_text(&sink.url("/api/messages")).await;
+        serde_json::from_str::<Vec<Value>>(&body).expect("a JSON list")
+    };
+    let fired = wait_until(
+        "NodeCpuHigh at the sink under load",
+        Duration::from_secs(90),
+        messages,
+        |list| {
+            list.iter()
+                .any(|message| embed(message).0.contains("NodeCpuHigh"))
+        },
+    )
+    .await;
+    let message = fired
+        .iter()
+        .find(|message| embed(message).0.contains("NodeCpuHigh"))
+        .expect("found above");
+    let (title, description, color) = embed(message);
+    assert!(title.starts_with("[FIRING:1] NodeCpuHigh"), "{title}");
+    assert_eq!(color, FIRING_COLOR);
+    assert!(
+        description.contains(&format!("summary = CPU of {node} is more than 50% busy")),
+        "{description}"
     );
 }

@@ -6,6 +6,7 @@
 //! Alertmanager, Grafana and compose files join it in the same mechanism.
 
 mod config;
+mod grafana;
 
 use std::path::{Path, PathBuf};
 
@@ -135,7 +136,7 @@ pub fn render(lab: &LabConfig) -> Result<Vec<GeneratedFile>, GenerateError> {
                 source,
             })
     };
-    Ok(vec![
+    let mut files = vec![
         rendered(
             "prometheus/prometheus.yml",
             PrometheusYml {
@@ -149,7 +150,9 @@ pub fn render(lab: &LabConfig) -> Result<Vec<GeneratedFile>, GenerateError> {
             "prometheus/rules/model.test.yml",
             ModelRulesTest::new(lab).render(),
         )?,
-    ])
+    ];
+    files.extend(grafana::files(lab)?);
+    Ok(files)
 }
 
 /// Writes each file atomically (a temporary file beside it, then a rename): a reader never sees half a

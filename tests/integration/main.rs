@@ -10,6 +10,7 @@
 mod support;
 
 mod cli;
+mod dashboards;
 mod generated_files;
 mod image;
 mod metrics_lint;

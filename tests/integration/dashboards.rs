@@ -1,16 +1,22 @@
 //! The committed Grafana dashboards hold up before the upstream judges: Grafana's published JSON
-//! schemas accept them.
+//! schemas accept them, and every panel query finds series in a real Prometheus scraping the lab.
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::time::Duration;
 
 use jsonschema::Validator;
 use serde_json::{Value, json};
 
 use crate::require;
 use crate::support::Missing;
+use crate::support::containers::Prometheus;
+use crate::support::stack::Stack;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+/// Grafana's `$__rate_interval` for the lab's 5 s scrape interval: four scrapes.
+const RATE_INTERVAL: &str = "20s";
 
 /// A committed dashboard: its file name and its JSON.
 #[derive(Clone)]
@@ -322,4 +328,146 @@ fn the_schemas_refuse_what_grafana_would_not_read() {
             "{file} with {breakage}: expected a problem containing {expected:?}, got {problems:#?}"
         );
     }
+}
+
+/// A panel's query as Prometheus runs it, Grafana's variables replaced.
+#[derive(Debug)]
+struct PanelQuery {
+    dashboard: String,
+    panel: String,
+    expr: String,
+}
+
+/// Every query of every panel and annotation, once per value of each variable it uses.
+fn panel_queries(dashboards: &[Dashboard]) -> Vec<PanelQuery> {
+    let mut queries = Vec::new();
+    for dashboard in dashboards {
+        let variables: Vec<(String, Vec<String>)> = dashboard.json["templating"]["list"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|variable| {
+                let values = variable["options"].as_array().into_iter().flatten();
+                (
+                    text(&variable["name"]),
+                    values.map(|option| text(&option["value"])).collect(),
+                )
+            })
+            .collect();
+        let panels = dashboard.json["panels"].as_array().into_iter().flatten();
+        let targets = panels.flat_map(|panel| {
+            let title = text(&panel["title"]);
+            let targets = panel["targets"].as_array().into_iter().flatten();
+            targets.map(move |target| (title.clone(), text(&target["expr"])))
+        });
+        let annotations = dashboard.json["annotations"]["list"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|annotation| {
+                let expr = annotation.get("expr")?.as_str()?.to_owned();
+                Some((format!("annotation {}", annotation["name"]), expr))
+            });
+        for (panel, expr) in targets.chain(annotations) {
+            for expr in substitute(&expr, &variables) {
+                assert!(
+                    !expr.contains('$'),
+                    "{} panel {panel:?}: a variable this test does not know in {expr}",
+                    dashboard.file
+                );
+                queries.push(PanelQuery {
+                    dashboard: dashboard.file.clone(),
+                    panel: panel.clone(),
+                    expr,
+                });
+            }
+        }
+    }
+    queries
+}
+
+/// `expr` once per value of each `${variable}` it uses, with `$__rate_interval` as Grafana sets it.
+fn substitute(expr: &str, variables: &[(String, Vec<String>)]) -> Vec<String> {
+    let mut exprs = vec![expr.replace("$__rate_interval", RATE_INTERVAL)];
+    for (name, values) in variables {
+        let reference = format!("${{{name}}}");
+        exprs = exprs
+            .into_iter()
+            .flat_map(|expr| {
+                if expr.contains(&reference) {
+                    values
+                        .iter()
+                        .map(|value| expr.replace(&reference, value))
+                        .collect()
+                } else {
+                    vec![expr]
+                }
+            })
+            .collect();
+    }
+    exprs
+}
+
+/// Polls until every query returns a series with a number (not NaN), or `limit` passed; returns
+/// the queries that never did. A zero `limit` asks once.
+async fn unanswered<'q>(
+    prometheus: &Prometheus,
+    queries: &'q [PanelQuery],
+    limit: Duration,
+) -> Vec<&'q PanelQuery> {
+    let deadline = tokio::time::Instant::now() + limit;
+    let mut pending: Vec<&PanelQuery> = queries.iter().collect();
+    loop {
+        let mut still = Vec::new();
+        for query in pending {
+            let result = prometheus.query(&query.expr).await;
+            let answered = result.iter().any(|series| {
+                series["value"][1]
+                    .as_str()
+                    .and_then(|value| value.parse::<f64>().ok())
+                    .is_some_and(f64::is_finite)
+            });
+            if !answered {
+                still.push(query);
+            }
+        }
+        pending = still;
+        if pending.is_empty() || tokio::time::Instant::now() >= deadline {
+            return pending;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+#[tokio::test]
+async fn every_panel_query_finds_series_in_prometheus_scraping_the_lab() {
+    let stack = require!(
+        "every_panel_query_finds_series_in_prometheus_scraping_the_lab",
+        Stack::start().await
+    );
+    let queries = panel_queries(&dashboards());
+    assert!(queries.len() > 50, "{queries:#?}");
+    let limit = Duration::from_secs(90);
+    let missing = unanswered(&stack.prometheus, &queries, limit).await;
+    assert!(
+        missing.is_empty(),
+        "queries with no series after {limit:?}:\n{}",
+        missing
+            .iter()
+            .map(|query| format!(
+                "{} panel {:?}: {}",
+                query.dashboard, query.panel, query.expr
+            ))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+
+    // The same check flags a query with nothing behind it, here a job name the lab does not use.
+    let wrong = [PanelQuery {
+        dashboard: "node.json".to_owned(),
+        panel: "CPU busy".to_owned(),
+        expr: r#"node_load1{job="node_exporter"}"#.to_owned(),
+    }];
+    let flagged = unanswered(&stack.prometheus, &wrong, Duration::ZERO).await;
+    assert_eq!(flagged.len(), 1, "{flagged:?}");
 }

@@ -4,7 +4,9 @@
 pub mod binary;
 pub mod browser;
 pub mod containers;
+pub mod forecaster;
 pub mod mock;
+pub mod stack;
 
 use std::io::Write as _;
 use std::net::TcpListener;

@@ -1,5 +1,6 @@
 //! The committed Grafana dashboards hold up before the upstream judges: Grafana's published JSON
-//! schemas accept them, and every panel query finds series in a real Prometheus scraping the lab.
+//! schemas accept them, every panel query finds series in a real Prometheus scraping the lab, and a
+//! real Grafana (where its image is here) provisions the data source and every dashboard.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -9,14 +10,17 @@ use jsonschema::Validator;
 use serde_json::{Value, json};
 
 use crate::require;
-use crate::support::Missing;
-use crate::support::containers::Prometheus;
+use crate::support::containers::{Grafana, Prometheus, local_image};
 use crate::support::stack::Stack;
+use crate::support::{Missing, skip_beyond_ci};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
 /// Grafana's `$__rate_interval` for the lab's 5 s scrape interval: four scrapes.
 const RATE_INTERVAL: &str = "20s";
+
+/// The upstream image the Grafana test runs, unless `PROMLAB_GRAFANA_IMAGE` names another.
+const GRAFANA_IMAGE: &str = "grafana/grafana-oss:11.6.0";
 
 /// A committed dashboard: its file name and its JSON.
 #[derive(Clone)]
@@ -470,4 +474,124 @@ async fn every_panel_query_finds_series_in_prometheus_scraping_the_lab() {
     }];
     let flagged = unanswered(&stack.prometheus, &wrong, Duration::ZERO).await;
     assert_eq!(flagged.len(), 1, "{flagged:?}");
+}
+
+/// The provisioning and dashboards as compose mounts them, the data source pointed at `prometheus`
+/// on the host network instead of the compose service name.
+fn grafana_files(prometheus: &Prometheus) -> Vec<(String, Vec<u8>)> {
+    let grafana = Path::new(ROOT).join("grafana");
+    let read = |path: &str| {
+        let path = grafana.join(path);
+        std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
+    };
+    let datasources = read("provisioning/datasources/prometheus.yml");
+    let lab_url = "url: http://prometheus:9090\n";
+    assert!(datasources.contains(lab_url), "{datasources}");
+    let test_url = format!("url: http://127.0.0.1:{}\n", prometheus.port);
+    let mut files = vec![
+        (
+            "/etc/grafana/provisioning/datasources/prometheus.yml".to_owned(),
+            datasources.replace(lab_url, &test_url).into_bytes(),
+        ),
+        (
+            "/etc/grafana/provisioning/dashboards/promlab.yml".to_owned(),
+            read("provisioning/dashboards/promlab.yml").into_bytes(),
+        ),
+    ];
+    for dashboard in dashboards() {
+        files.push((
+            format!("/etc/grafana/dashboards/{}", dashboard.file),
+            read(&format!("dashboards/{}", dashboard.file)).into_bytes(),
+        ));
+    }
+    files
+}
+
+/// Calls `attempt` every second until it returns something, for at most `limit`.
+async fn eventually<T>(limit: Duration, mut attempt: impl AsyncFnMut() -> Option<T>) -> Option<T> {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if let Some(value) = attempt().await {
+            return Some(value);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+#[tokio::test]
+async fn grafana_provisions_the_data_source_and_every_dashboard() {
+    let test = "grafana_provisions_the_data_source_and_every_dashboard";
+    let image = match local_image("PROMLAB_GRAFANA_IMAGE", GRAFANA_IMAGE) {
+        Ok(image) => image,
+        Err(missing) if std::env::var_os("PROMLAB_GRAFANA_IMAGE").is_some() => {
+            panic!("{test}: PROMLAB_GRAFANA_IMAGE is set, but {}", missing.0)
+        }
+        // No registry serves Grafana here and .ci/run cannot build it: a skip even in CI.
+        Err(missing) => {
+            skip_beyond_ci(test, &missing);
+            return;
+        }
+    };
+    let stack = require!(test, Stack::start().await);
+    let grafana = Grafana::start(&image, grafana_files(&stack.prometheus)).await;
+    let limit = Duration::from_secs(60);
+
+    let health = eventually(limit, async || {
+        let (status, body) = grafana
+            .api("/api/datasources/uid/promlab-prometheus/health", None)
+            .await;
+        (status.is_success() && body["status"] == "OK").then_some(body)
+    })
+    .await;
+    assert!(
+        health.is_some(),
+        "the provisioned data source never became healthy"
+    );
+
+    for dashboard in dashboards() {
+        let uid = dashboard.json["uid"].as_str().unwrap();
+        let found = eventually(limit, async || {
+            let (status, body) = grafana
+                .api(&format!("/api/dashboards/uid/{uid}"), None)
+                .await;
+            status.is_success().then_some(body)
+        })
+        .await
+        .unwrap_or_else(|| panic!("{}: no dashboard with uid {uid}", dashboard.file));
+        assert_eq!(
+            found["dashboard"]["title"], dashboard.json["title"],
+            "{uid}"
+        );
+        assert_eq!(found["meta"]["provisioned"], true, "{uid}");
+        assert_eq!(found["meta"]["folderTitle"], "promlab", "{uid}");
+    }
+
+    // The model panel's query, as Grafana's own query API runs it for the panel.
+    let model = dashboards()
+        .into_iter()
+        .find(|dashboard| dashboard.json["uid"] == "promlab-model")
+        .unwrap();
+    let panel = model.json["panels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|panel| panel["title"] == "model_result")
+        .unwrap();
+    let mut query = panel["targets"][0].clone();
+    query["intervalMs"] = json!(1000);
+    query["maxDataPoints"] = json!(300);
+    let body = json!({ "from": "now-5m", "to": "now", "queries": [query] });
+    let values = eventually(limit, async || {
+        let (status, response) = grafana.api("/api/ds/query", Some(&body)).await;
+        let values = response["results"]["A"]["frames"][0]["data"]["values"][1].as_array()?;
+        (status.is_success() && !values.is_empty()).then(|| values.clone())
+    })
+    .await;
+    assert!(
+        values.is_some(),
+        "/api/ds/query never returned model_result through Grafana"
+    );
 }

@@ -23,6 +23,12 @@ pub fn skip(test: &str, missing: &Missing) {
         "{test} cannot run: {} (PROMLAB_REQUIRE_TOOLS=1 forbids skipping)",
         missing.0
     );
+    skip_beyond_ci(test, missing);
+}
+
+/// Skips the calling test just as loudly, but even under `PROMLAB_REQUIRE_TOOLS=1`: for what
+/// `.ci/run` cannot provide on a machine without a registry (the upstream Grafana image).
+pub fn skip_beyond_ci(test: &str, missing: &Missing) {
     let line = format!("SKIPPED {test}: {}", missing.0);
     eprintln!("{line}");
     let log = concat!(env!("CARGO_TARGET_TMPDIR"), "/../promlab-skipped.txt");

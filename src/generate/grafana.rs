@@ -526,7 +526,7 @@ fn node_cpu_and_memory_row() -> Vec<Value> {
                 },
                 vec![range(
                     "A",
-                    r#"1 - avg by (instance) (rate(node_cpu_seconds_total{job="node", mode="idle"}[$__rate_interval]))"#,
+                    r#"1 - avg by (instance) (rate(node_cpu_seconds_total{job="node_exporter", mode="idle"}[$__rate_interval]))"#,
                     "{{instance}}",
                 )],
             ),
@@ -544,7 +544,7 @@ fn node_cpu_and_memory_row() -> Vec<Value> {
                 },
                 vec![range(
                     "A",
-                    r#"1 - node_memory_MemAvailable_bytes{job="node"} / node_memory_MemTotal_bytes{job="node"}"#,
+                    r#"1 - node_memory_MemAvailable_bytes{job="node_exporter"} / node_memory_MemTotal_bytes{job="node_exporter"}"#,
                     "{{instance}}",
                 )],
             ),
@@ -566,12 +566,12 @@ fn node_load_and_disk_row() -> Vec<Value> {
                     h: 8,
                 },
                 vec![
-                    range("A", r#"node_load1{job="node"}"#, "1m"),
-                    range("B", r#"node_load5{job="node"}"#, "5m"),
-                    range("C", r#"node_load15{job="node"}"#, "15m"),
+                    range("A", r#"node_load1{job="node_exporter"}"#, "1m"),
+                    range("B", r#"node_load5{job="node_exporter"}"#, "5m"),
+                    range("C", r#"node_load15{job="node_exporter"}"#, "15m"),
                     range(
                         "D",
-                        r#"count by (instance) (node_cpu_seconds_total{job="node", mode="idle"})"#,
+                        r#"count by (instance) (node_cpu_seconds_total{job="node_exporter", mode="idle"})"#,
                         "CPU cores",
                     ),
                 ],
@@ -590,7 +590,7 @@ fn node_load_and_disk_row() -> Vec<Value> {
                 },
                 vec![range(
                     "A",
-                    r#"1 - node_filesystem_avail_bytes{job="node", fstype!~"tmpfs|ramfs|devtmpfs|overlay|squashfs|nsfs|fuse.lxcfs"} / node_filesystem_size_bytes{job="node", fstype!~"tmpfs|ramfs|devtmpfs|overlay|squashfs|nsfs|fuse.lxcfs"}"#,
+                    r#"1 - node_filesystem_avail_bytes{job="node_exporter", fstype!~"tmpfs|ramfs|devtmpfs|overlay|squashfs|nsfs|fuse.lxcfs"} / node_filesystem_size_bytes{job="node_exporter", fstype!~"tmpfs|ramfs|devtmpfs|overlay|squashfs|nsfs|fuse.lxcfs"}"#,
                     "{{mountpoint}}",
                 )],
             ),
@@ -613,12 +613,12 @@ fn node_network_panel() -> Value {
             vec![
                 range(
                     "A",
-                    r#"rate(node_network_receive_bytes_total{job="node", device!="lo"}[$__rate_interval])"#,
+                    r#"rate(node_network_receive_bytes_total{job="node_exporter", device!="lo"}[$__rate_interval])"#,
                     "{{device}} received",
                 ),
                 range(
                     "B",
-                    r#"rate(node_network_transmit_bytes_total{job="node", device!="lo"}[$__rate_interval])"#,
+                    r#"rate(node_network_transmit_bytes_total{job="node_exporter", device!="lo"}[$__rate_interval])"#,
                     "{{device}} sent",
                 ),
             ],

@@ -150,31 +150,6 @@ impl Prometheus {
     }
 }
 
-/// A real node-exporter on 127.0.0.1 (host network), reporting on this machine.
-pub struct NodeExporter {
-    _container: ContainerAsync<GenericImage>,
-    pub port: u16,
-}
-
-impl NodeExporter {
-    pub async fn start() -> Result<Self, Missing> {
-        let reference = image("PROMLAB_NODE_EXPORTER_IMAGE", "prom/node-exporter:v1.9.0")?;
-        let port = super::free_port();
-        let container = generic_image(&reference)
-            .with_wait_for(WaitFor::message_on_stderr("Listening on"))
-            .with_network("host")
-            .with_cmd([format!("--web.listen-address=127.0.0.1:{port}")])
-            .with_startup_timeout(Duration::from_secs(60))
-            .start()
-            .await
-            .expect("the node-exporter container starts");
-        Ok(Self {
-            _container: container,
-            port,
-        })
-    }
-}
-
 /// A real Grafana on 127.0.0.1 (host network), started with `files` (path in the container,
 /// contents) in place: its provisioning and dashboards. Everything that would reach outside is off:
 /// usage reports, update checks, plugin downloads, the news feed.
@@ -247,4 +222,29 @@ pub fn samples(result: &[Value]) -> Vec<(f64, f64)> {
             (at, value)
         })
         .collect()
+}
+
+/// A real node-exporter on 127.0.0.1 (host network), reporting on this machine.
+pub struct NodeExporter {
+    _container: ContainerAsync<GenericImage>,
+    pub port: u16,
+}
+
+impl NodeExporter {
+    pub async fn start() -> Result<Self, Missing> {
+        let reference = image("PROMLAB_NODE_EXPORTER_IMAGE", "prom/node-exporter:v1.9.0")?;
+        let port = super::free_port();
+        let container = generic_image(&reference)
+            .with_wait_for(WaitFor::message_on_stderr("Listening on"))
+            .with_network("host")
+            .with_cmd([format!("--web.listen-address=127.0.0.1:{port}")])
+            .with_startup_timeout(Duration::from_secs(60))
+            .start()
+            .await
+            .expect("the node-exporter container starts");
+        Ok(Self {
+            _container: container,
+            port,
+        })
+    }
 }

@@ -18,6 +18,9 @@ RUN touch src/main.rs src/lib.rs && cargo build --release --locked
 
 FROM ${RUNTIME_IMAGE}
 COPY --from=build /src/target/release/promlab /usr/local/bin/promlab
+# promlab's state (the compose stack's secrets volume mounts here): a new named volume takes this
+# folder's owner, so the unprivileged user below can write to it.
+RUN mkdir -p /var/lib/promlab && chown 10001:10001 /var/lib/promlab
 # Not root: an unprivileged uid with no login.
 USER 10001:10001
 ENV PROMLAB_LISTEN=0.0.0.0:5000

@@ -14,6 +14,8 @@ use crate::generate::GenerateConfig;
 use crate::logging::LogFormat;
 use crate::mock::{MockConfig, Scenario};
 use crate::probe::ProbeConfig;
+use crate::secrets::SecretsConfig;
+use crate::sink::SinkConfig;
 
 /// promlab: a self-contained monitoring lab kit.
 #[derive(Debug, Parser)]
@@ -54,6 +56,10 @@ impl From<LogFormatArg> for LogFormat {
 pub enum Command {
     /// Run the model mock: an exporter whose gauge model_result moves in [0, 1].
     Mock(MockArgs),
+    /// Run a local Discord: accepts Discord webhook messages (Alertmanager's too) and lists them on a page.
+    WebhookSink(SinkArgs),
+    /// Write the lab's secrets into a folder: Grafana's admin password (made once) and the Discord webhook URL.
+    Secrets(SecretsArgs),
     /// Check that a promlab service answers 2xx (a container healthcheck: images carry no curl).
     Probe(ProbeArgs),
     /// Generate the lab's Prometheus files from a lab config (or check the committed ones).
@@ -81,6 +87,55 @@ impl From<GenerateArgs> for GenerateConfig {
             config: args.config,
             out: args.out,
             check: args.check,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct SinkArgs {
+    /// Address to serve the webhook endpoint (/api/webhooks/ID/TOKEN), the page and /healthz on.
+    #[arg(long, env = "PROMLAB_SINK_LISTEN", default_value = "0.0.0.0:8080")]
+    pub listen: SocketAddr,
+
+    /// How many messages to keep in memory (the oldest are forgotten first).
+    #[arg(long, env = "PROMLAB_SINK_KEEP", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub keep: u32,
+}
+
+impl From<SinkArgs> for SinkConfig {
+    fn from(args: SinkArgs) -> Self {
+        Self {
+            listen: args.listen,
+            keep: args.keep as usize,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct SecretsArgs {
+    /// Folder that receives the secret files (the compose stack's secrets volume).
+    #[arg(long, env = "PROMLAB_SECRETS_DIR", default_value = "/var/lib/promlab")]
+    pub dir: PathBuf,
+
+    /// Your Discord webhook URL (https://discord.com/api/webhooks/ID/TOKEN); empty or absent: the local sink.
+    #[arg(long, env = "PROMLAB_DISCORD_WEBHOOK_URL", hide_env_values = true)]
+    pub discord_webhook_url: Option<String>,
+
+    /// Where alerts go without Discord: the local webhook sink.
+    #[arg(
+        long,
+        env = "PROMLAB_FALLBACK_WEBHOOK_URL",
+        default_value = "http://webhook-sink:8080/api/webhooks/0/promlab"
+    )]
+    pub fallback_webhook_url: String,
+}
+
+impl From<SecretsArgs> for SecretsConfig {
+    fn from(args: SecretsArgs) -> Self {
+        Self {
+            dir: args.dir,
+            discord_webhook_url: args.discord_webhook_url,
+            fallback_webhook_url: args.fallback_webhook_url,
         }
     }
 }

@@ -7,7 +7,9 @@ pub mod logging;
 pub mod metrics;
 pub mod mock;
 pub mod probe;
+pub mod secrets;
 pub mod serve;
+pub mod sink;
 
 use cli::{Cli, Command};
 
@@ -20,6 +22,12 @@ pub enum Error {
     /// `promlab generate` failed.
     #[error(transparent)]
     Generate(#[from] generate::GenerateError),
+    /// `promlab webhook-sink` failed.
+    #[error(transparent)]
+    Sink(#[from] sink::SinkError),
+    /// `promlab secrets` could not write the secrets.
+    #[error(transparent)]
+    Secrets(#[from] secrets::SecretsError),
     /// `promlab probe` found the service unhealthy.
     #[error(transparent)]
     Probe(#[from] probe::ProbeError),
@@ -35,9 +43,11 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         // The mock's work per request is a reference-count increment: one thread serves over 100k
         // requests/s (BENCHMARKS.md) with a lower tail latency than several, and leaves the other cores
         // to Prometheus and the rest of the lab.
-        Command::Mock(_) | Command::Probe(_) | Command::Generate(_) => {
-            tokio::runtime::Builder::new_current_thread()
-        }
+        Command::Mock(_)
+        | Command::WebhookSink(_)
+        | Command::Probe(_)
+        | Command::Generate(_)
+        | Command::Secrets(_) => tokio::runtime::Builder::new_current_thread(),
     };
     let runtime = runtime.enable_all().build().map_err(Error::Runtime)?;
     runtime.block_on(async {
@@ -46,8 +56,25 @@ pub fn run(cli: Cli) -> Result<(), Error> {
                 mock::run(&args.into(), serve::shutdown_signal()).await?;
                 tracing::info!("model mock stopped");
             }
+            Command::WebhookSink(args) => {
+                sink::run(&args.into(), serve::shutdown_signal()).await?;
+                tracing::info!("webhook sink stopped");
+            }
             Command::Probe(args) => probe::run(&args.into()).await?,
             Command::Generate(args) => generate::run(&args.into())?,
+            Command::Secrets(args) => {
+                let written = secrets::run(&args.into())?;
+                // On standard output, so `docker compose logs secrets` shows the student how to log in.
+                println!(
+                    "Grafana: http://127.0.0.1:3000 user admin, password {} ({})",
+                    written.grafana_password,
+                    if written.password_created {
+                        "made now"
+                    } else {
+                        "kept from an earlier start"
+                    }
+                );
+            }
         }
         Ok(())
     })

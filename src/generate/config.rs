@@ -1,6 +1,6 @@
 //! The lab config (`promlab.yaml`): every key optional, every value checked before anything is written.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::path::Path;
 
 use serde::Deserialize;
@@ -15,7 +15,9 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     /// The file is not valid YAML for a lab config (unknown key, wrong type…).
-    #[error("the lab config {path} is invalid: {source} (see promlab.example.yaml for every key)")]
+    #[error(
+        "the lab config {path} is invalid: {source} (the committed promlab.yaml documents every key)"
+    )]
     Parse {
         path: String,
         source: serde_yaml_ng::Error,
@@ -39,13 +41,20 @@ impl PromDuration {
         self.seconds
     }
 
+    /// The shortest Prometheus spelling: `90` is `1m30s`, `3600` is `1h`.
     #[must_use]
     pub fn from_seconds(seconds: u64) -> Self {
-        let text = if seconds.is_multiple_of(60) && seconds > 0 {
-            format!("{}m", seconds / 60)
-        } else {
-            format!("{seconds}s")
-        };
+        let mut text = String::new();
+        let mut rest = seconds;
+        for (unit, size) in [("h", 3600), ("m", 60), ("s", 1)] {
+            if rest >= size {
+                let _ = write!(text, "{}{unit}", rest / size);
+                rest %= size;
+            }
+        }
+        if text.is_empty() {
+            text.push_str("0s");
+        }
         Self { text, seconds }
     }
 }
@@ -95,6 +104,10 @@ pub struct LabConfig {
     pub scrape_interval: PromDuration,
     pub evaluation_interval: PromDuration,
     pub model: ModelConfig,
+    pub target_down: TargetDownConfig,
+    pub node: NodeConfig,
+    pub forecast: ForecastConfig,
+    pub alertmanager: AlertmanagerConfig,
     pub targets: TargetsConfig,
 }
 
@@ -104,6 +117,42 @@ pub struct ModelConfig {
     pub threshold: f64,
     #[serde(rename = "for")]
     pub for_: PromDuration,
+}
+
+/// `TargetDown`: a scrape target has answered nothing for this long.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TargetDownConfig {
+    #[serde(rename = "for")]
+    pub for_: PromDuration,
+}
+
+/// `NodeCpuHigh`: the machine's CPU busy ratio stays above `cpu_threshold` for `for`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NodeConfig {
+    pub cpu_threshold: f64,
+    #[serde(rename = "for")]
+    pub for_: PromDuration,
+    /// The window the busy ratio is averaged over (`rate(…[window])`).
+    pub window: PromDuration,
+}
+
+/// `ForecastAnomaly`: the forecaster flags the actual value outside its band for `for`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ForecastConfig {
+    #[serde(rename = "for")]
+    pub for_: PromDuration,
+}
+
+/// How Alertmanager batches notifications.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AlertmanagerConfig {
+    pub group_wait: PromDuration,
+    pub group_interval: PromDuration,
+    pub repeat_interval: PromDuration,
 }
 
 /// Where each service answers, as seen from the Prometheus container (compose service names).
@@ -123,7 +172,47 @@ impl Default for LabConfig {
             scrape_interval: PromDuration::from_seconds(5),
             evaluation_interval: PromDuration::from_seconds(5),
             model: ModelConfig::default(),
+            target_down: TargetDownConfig::default(),
+            node: NodeConfig::default(),
+            forecast: ForecastConfig::default(),
+            alertmanager: AlertmanagerConfig::default(),
             targets: TargetsConfig::default(),
+        }
+    }
+}
+
+impl Default for TargetDownConfig {
+    fn default() -> Self {
+        Self {
+            for_: PromDuration::from_seconds(30),
+        }
+    }
+}
+
+impl Default for NodeConfig {
+    fn default() -> Self {
+        Self {
+            cpu_threshold: 0.8,
+            for_: PromDuration::from_seconds(180),
+            window: PromDuration::from_seconds(60),
+        }
+    }
+}
+
+impl Default for ForecastConfig {
+    fn default() -> Self {
+        Self {
+            for_: PromDuration::from_seconds(30),
+        }
+    }
+}
+
+impl Default for AlertmanagerConfig {
+    fn default() -> Self {
+        Self {
+            group_wait: PromDuration::from_seconds(10),
+            group_interval: PromDuration::from_seconds(30),
+            repeat_interval: PromDuration::from_seconds(4 * 3600),
         }
     }
 }
@@ -184,10 +273,39 @@ impl LabConfig {
                 self.model.threshold
             ));
         }
-        if self.evaluation_interval.seconds() > self.model.for_.seconds() {
+        if !(self.node.cpu_threshold > 0.0 && self.node.cpu_threshold < 1.0) {
             return Err(format!(
-                "model.for ({}) is shorter than evaluation_interval ({}): the alert could never wait that little",
-                self.model.for_, self.evaluation_interval
+                "node.cpu_threshold is {}: the CPU busy ratio lies in [0, 1], so choose a threshold strictly between 0 and 1 (the lab uses 0.8)",
+                self.node.cpu_threshold
+            ));
+        }
+        let evaluation = &self.evaluation_interval;
+        for (key, for_) in [
+            ("model.for", &self.model.for_),
+            ("target_down.for", &self.target_down.for_),
+            ("node.for", &self.node.for_),
+            ("forecast.for", &self.forecast.for_),
+        ] {
+            if evaluation.seconds() > for_.seconds() {
+                return Err(format!(
+                    "{key} ({for_}) is shorter than evaluation_interval ({evaluation}): the alert could never wait that little"
+                ));
+            }
+        }
+        // rate() needs two samples in its window; four make it robust to a missed scrape.
+        if self.node.window.seconds() < 4 * self.scrape_interval.seconds() {
+            return Err(format!(
+                "node.window ({}) is shorter than four scrape intervals ({}): rate() would often see too few samples; make it at least {}",
+                self.node.window,
+                self.scrape_interval,
+                PromDuration::from_seconds(4 * self.scrape_interval.seconds())
+            ));
+        }
+        let alertmanager = &self.alertmanager;
+        if alertmanager.group_interval.seconds() > alertmanager.repeat_interval.seconds() {
+            return Err(format!(
+                "alertmanager.repeat_interval ({}) is shorter than alertmanager.group_interval ({}): make it at least as long",
+                alertmanager.repeat_interval, alertmanager.group_interval
             ));
         }
         let targets = [
@@ -233,7 +351,9 @@ mod tests {
                 PromDuration::try_from(text.to_owned()).unwrap().seconds(),
                 seconds
             );
+            assert_eq!(PromDuration::from_seconds(seconds).to_string(), text);
         }
+        assert_eq!(PromDuration::from_seconds(3725).to_string(), "1h2m5s");
         for bad in ["", "5", "0s", "5x", "m", "1.5m", "500ms"] {
             assert!(PromDuration::try_from(bad.to_owned()).is_err(), "{bad}");
         }
@@ -254,6 +374,19 @@ mod tests {
             ),
             ("scrape_interval: fast\n", "\"fast\" is not a duration"),
             ("modle:\n  threshold: 0.5\n", "unknown field `modle`"),
+            ("node:\n  cpu_threshold: 0\n", "node.cpu_threshold is 0"),
+            (
+                "node:\n  window: 10s\n",
+                "node.window (10s) is shorter than four",
+            ),
+            (
+                "target_down:\n  for: 2s\n",
+                "target_down.for (2s) is shorter",
+            ),
+            (
+                "alertmanager:\n  repeat_interval: 10s\n",
+                "alertmanager.repeat_interval (10s) is shorter",
+            ),
         ] {
             let error = LabConfig::parse(text, "lab.yaml").unwrap_err().to_string();
             assert!(error.contains(expected), "{text:?}: {error}");

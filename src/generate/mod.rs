@@ -2,15 +2,15 @@
 //! generated files are committed; `--check` fails naming every file that differs from what the config
 //! produces.
 //!
-//! This first part writes `prometheus/` (the scrape config and the model alert with its promtool test);
-//! Alertmanager, Grafana and compose files join it in the same mechanism.
+//! One submodule per folder it writes: `prometheus`, `alertmanager`, `grafana`, `compose`.
 
+mod alertmanager;
+pub mod compose;
 mod config;
 mod grafana;
+mod prometheus;
 
 use std::path::{Path, PathBuf};
-
-use askama::Template;
 
 pub use config::{ConfigError, LabConfig, PromDuration};
 
@@ -55,102 +55,29 @@ pub enum GenerateError {
     Drift { paths: Vec<String> },
 }
 
-/// The rule files, by name: `prometheus/rules/<name>.yml` and `<name>.test.yml`.
-const RULE_FILES: [&str; 1] = ["model"];
-
-#[derive(Template)]
-#[template(path = "prometheus/prometheus.yml", escape = "none")]
-struct PrometheusYml<'a> {
-    lab: &'a LabConfig,
-    rule_files: &'a [&'a str],
-}
-
-#[derive(Template)]
-#[template(path = "prometheus/model.yml", escape = "none")]
-struct ModelRules<'a> {
-    lab: &'a LabConfig,
-}
-
-/// The model alert's promtool test: a minute below the threshold, above it for `for` plus two minutes,
-/// then below again; checked just before `for` elapses, just after, and once the value dropped.
-#[derive(Template)]
-#[template(path = "prometheus/model.test.yml", escape = "none")]
-struct ModelRulesTest<'a> {
-    lab: &'a LabConfig,
-    low: f64,
-    high: f64,
-    low_steps: u64,
-    high_steps: u64,
-    high_for: PromDuration,
-    before_for: PromDuration,
-    after_for: PromDuration,
-    after_drop: PromDuration,
-}
-
-impl<'a> ModelRulesTest<'a> {
-    fn new(lab: &'a LabConfig) -> Self {
-        let step = lab.scrape_interval.seconds();
-        let evaluation = lab.evaluation_interval.seconds();
-        let for_ = lab.model.for_.seconds();
-        // Whole steps: `value x N` writes N + 1 samples.
-        let low_steps = 60_u64.div_ceil(step);
-        let high_start = (low_steps + 1) * step;
-        let high_steps = (for_ + 120).div_ceil(step);
-        let high_end = high_start + (high_steps + 1) * step;
-        let threshold = lab.model.threshold;
-        Self {
-            lab,
-            low: round(threshold / 2.0),
-            high: round(f64::midpoint(threshold, 1.0)),
-            low_steps,
-            high_steps,
-            high_for: PromDuration::from_seconds((high_steps + 1) * step),
-            before_for: PromDuration::from_seconds(high_start + for_ - evaluation.min(for_)),
-            after_for: PromDuration::from_seconds(high_start + for_ + evaluation),
-            after_drop: PromDuration::from_seconds(high_end + 2 * evaluation.max(step)),
-        }
-    }
-}
-
-/// Four decimals: values a student reads in the test file.
-fn round(value: f64) -> f64 {
-    (value * 10_000.0).round() / 10_000.0
+/// A rendered template as a file; templates lose their last newline, files end with one.
+fn rendered(path: &str, result: askama::Result<String>) -> Result<GeneratedFile, GenerateError> {
+    result
+        .map(|mut contents| {
+            if !contents.ends_with('\n') {
+                contents.push('\n');
+            }
+            GeneratedFile {
+                path: PathBuf::from(path),
+                contents,
+            }
+        })
+        .map_err(|source| GenerateError::Render {
+            path: path.to_owned(),
+            source,
+        })
 }
 
 /// Renders every file of the lab, in a fixed order.
 pub fn render(lab: &LabConfig) -> Result<Vec<GeneratedFile>, GenerateError> {
-    let rendered = |path: &str, result: askama::Result<String>| {
-        result
-            .map(|mut contents| {
-                // Templates lose their last newline; files end with one.
-                if !contents.ends_with('\n') {
-                    contents.push('\n');
-                }
-                GeneratedFile {
-                    path: PathBuf::from(path),
-                    contents,
-                }
-            })
-            .map_err(|source| GenerateError::Render {
-                path: path.to_owned(),
-                source,
-            })
-    };
-    let mut files = vec![
-        rendered(
-            "prometheus/prometheus.yml",
-            PrometheusYml {
-                lab,
-                rule_files: &RULE_FILES,
-            }
-            .render(),
-        )?,
-        rendered("prometheus/rules/model.yml", ModelRules { lab }.render())?,
-        rendered(
-            "prometheus/rules/model.test.yml",
-            ModelRulesTest::new(lab).render(),
-        )?,
-    ];
+    let mut files = prometheus::files(lab)?;
+    files.extend(alertmanager::files(lab)?);
+    files.extend(compose::files(lab)?);
     files.extend(grafana::files(lab)?);
     Ok(files)
 }

@@ -1,11 +1,9 @@
 //! The committed lab files are what `promlab.yaml` produces, and the upstream tools accept them.
 
 use std::path::Path;
-use std::process::Command;
 
-use crate::require;
 use crate::support::binary::{Promlab, stderr};
-use crate::support::which;
+use crate::support::containers;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
@@ -69,42 +67,121 @@ fn a_bad_lab_config_is_refused_naming_the_key() {
     );
 }
 
-#[test]
-fn promtool_accepts_the_config_and_passes_the_rule_tests() {
-    let test = "promtool_accepts_the_config_and_passes_the_rule_tests";
-    let promtool = require!(test, which("promtool"));
-    let prometheus = Path::new(ROOT).join("prometheus");
-    let rules = prometheus.join("rules");
-    // Every rule test beside its rules, so a new rule file is tested without touching this test.
-    let mut runs = vec![(
-        prometheus.clone(),
-        vec![
-            "check".to_owned(),
-            "config".to_owned(),
-            "prometheus.yml".to_owned(),
-        ],
-    )];
-    for entry in std::fs::read_dir(&rules).unwrap() {
-        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
-        if name.ends_with(".test.yml") {
-            runs.push((
-                rules.clone(),
-                vec!["test".to_owned(), "rules".to_owned(), name],
-            ));
+/// Runs an upstream tool and fails the test with its output unless it succeeds.
+fn judged_by(
+    test: &str,
+    image: (&str, &str),
+    program: &str,
+    dir: &Path,
+    args: &[&str],
+) -> Option<String> {
+    let output = match containers::tool(image, program, dir, args) {
+        Ok(output) => output,
+        Err(missing) => {
+            crate::support::skip(test, &missing);
+            return None;
         }
+    };
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        stderr(&output)
+    );
+    assert!(output.status.success(), "{program} {args:?}: {printed}");
+    Some(printed)
+}
+
+#[test]
+fn promtool_accepts_the_config_and_passes_every_rule_test() {
+    let test = "promtool_accepts_the_config_and_passes_every_rule_test";
+    let prometheus = Path::new(ROOT).join("prometheus");
+    let image = containers::PROMETHEUS_IMAGE;
+    let Some(checked) = judged_by(
+        test,
+        image,
+        "promtool",
+        &prometheus,
+        &["check", "config", "prometheus.yml"],
+    ) else {
+        return;
+    };
+    // Every rule test beside its rules, so a new rule file is tested without touching this test.
+    let mut tests: Vec<String> = std::fs::read_dir(prometheus.join("rules"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".test.yml"))
+        .collect();
+    tests.sort();
+    assert_eq!(
+        tests,
+        [
+            "forecast.test.yml",
+            "model.test.yml",
+            "node.test.yml",
+            "targets.test.yml"
+        ]
+    );
+    assert!(
+        checked.contains(&format!("SUCCESS: {} rule files found", tests.len())),
+        "{checked}"
+    );
+    let mut args = vec!["test", "rules"];
+    args.extend(tests.iter().map(String::as_str));
+    judged_by(test, image, "promtool", &prometheus.join("rules"), &args);
+}
+
+#[test]
+fn amtool_accepts_the_alertmanager_config() {
+    let test = "amtool_accepts_the_alertmanager_config";
+    let Some(checked) = judged_by(
+        test,
+        containers::ALERTMANAGER_IMAGE,
+        "amtool",
+        &Path::new(ROOT).join("alertmanager"),
+        &["check-config", "alertmanager.yml"],
+    ) else {
+        return;
+    };
+    for part in ["1 inhibit rules", "1 receivers"] {
+        assert!(checked.contains(part), "{checked}");
     }
-    assert!(runs.len() > 1, "no rule tests found in {}", rules.display());
-    for (dir, args) in runs {
-        let output = Command::new(&promtool)
-            .args(&args)
-            .current_dir(&dir)
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "promtool {args:?}: {}{}",
-            String::from_utf8_lossy(&output.stdout),
-            stderr(&output)
-        );
-    }
+}
+
+#[test]
+fn rule_tests_follow_a_changed_lab_config() {
+    // Other intervals, thresholds and waits than the defaults: the generated promtool tests must still
+    // prove each alert's timing, since students change exactly these.
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("generate-changed");
+    let _ = std::fs::remove_dir_all(&out);
+    std::fs::create_dir_all(&out).unwrap();
+    let config = out.join("lab.yaml");
+    std::fs::write(
+        &config,
+        "scrape_interval: 15s\nevaluation_interval: 10s\n\
+         model: {threshold: 0.75, for: 2m}\ntarget_down: {for: 1m}\n\
+         node: {cpu_threshold: 0.65, for: 5m, window: 2m}\nforecast: {for: 45s}\n",
+    )
+    .unwrap();
+    let written = Promlab::new()
+        .args(["generate", "--out", &out.display().to_string()])
+        .args(["--config", &config.display().to_string()])
+        .output();
+    assert!(written.status.success(), "{}", stderr(&written));
+    let rules = out.join("prometheus/rules");
+    let node_test = std::fs::read_to_string(rules.join("node.test.yml")).unwrap();
+    assert!(node_test.contains("eval_time: 7m\n"), "{node_test}");
+    judged_by(
+        "rule_tests_follow_a_changed_lab_config",
+        containers::PROMETHEUS_IMAGE,
+        "promtool",
+        &rules,
+        &[
+            "test",
+            "rules",
+            "forecast.test.yml",
+            "model.test.yml",
+            "node.test.yml",
+            "targets.test.yml",
+        ],
+    );
 }

@@ -9,7 +9,9 @@
 
 mod support;
 
+mod alerting;
 mod cli;
+mod compose_stack;
 mod dashboards;
 mod generated_files;
 mod image;

@@ -85,14 +85,31 @@ pub struct Prometheus {
 
 impl Prometheus {
     pub async fn start(config: &str) -> Result<Self, Missing> {
-        let reference = image("PROMLAB_PROMETHEUS_IMAGE", "prom/prometheus:v2.53.3")?;
-        let port = super::free_port();
-        let container = generic_image(&reference)
+        Self::start_with(super::free_port(), config, &[]).await
+    }
+
+    /// Starts Prometheus on `port` with `config` at `/etc/prometheus/prometheus.yml` and each of `files`
+    /// (a path relative to it, and its contents) beside it, e.g. `rules/model.yml`.
+    pub async fn start_with(
+        port: u16,
+        config: &str,
+        files: &[(String, String)],
+    ) -> Result<Self, Missing> {
+        let (env, default) = PROMETHEUS_IMAGE;
+        let reference = image(env, default)?;
+        let mut request = generic_image(&reference)
             .with_wait_for(WaitFor::message_on_stderr(
                 "Server is ready to receive web requests.",
             ))
             .with_network("host")
-            .with_copy_to("/etc/prometheus/prometheus.yml", config.as_bytes().to_vec())
+            .with_copy_to("/etc/prometheus/prometheus.yml", config.as_bytes().to_vec());
+        for (path, contents) in files {
+            request = request.with_copy_to(
+                format!("/etc/prometheus/{path}"),
+                contents.as_bytes().to_vec(),
+            );
+        }
+        let container = request
             .with_cmd([
                 "--config.file=/etc/prometheus/prometheus.yml".to_owned(),
                 "--storage.tsdb.path=/prometheus".to_owned(),
@@ -222,6 +239,70 @@ pub fn samples(result: &[Value]) -> Vec<(f64, f64)> {
             (at, value)
         })
         .collect()
+}
+
+/// Runs an upstream command-line tool (`promtool`, `amtool`) from the image it ships in, on `dir`
+/// mounted read-only as the working directory, without a network: the judge is the exact version the
+/// lab pins.
+pub fn tool(
+    (env, default): (&str, &str),
+    program: &str,
+    dir: &std::path::Path,
+    args: &[&str],
+) -> Result<std::process::Output, Missing> {
+    let reference = image(env, default)?;
+    let mount = format!("{}:/work:ro", dir.display());
+    Ok(Command::new("docker")
+        .args(["run", "--rm", "--network", "none", "--volume", &mount])
+        .args(["--workdir", "/work", "--entrypoint", program, &reference])
+        .args(args)
+        .output()
+        .expect("docker runs"))
+}
+
+/// The Prometheus image: `PROMLAB_PROMETHEUS_IMAGE`, or the upstream image the lab pins.
+pub const PROMETHEUS_IMAGE: (&str, &str) = ("PROMLAB_PROMETHEUS_IMAGE", "prom/prometheus:v2.53.3");
+/// The Alertmanager image: `PROMLAB_ALERTMANAGER_IMAGE`, or the upstream image the lab pins.
+pub const ALERTMANAGER_IMAGE: (&str, &str) =
+    ("PROMLAB_ALERTMANAGER_IMAGE", "prom/alertmanager:v0.28.1");
+
+/// A real Alertmanager on 127.0.0.1 (host network, clustering off), with `config` and the Discord
+/// webhook URL in the secret file the lab's config reads.
+pub struct Alertmanager {
+    _container: ContainerAsync<GenericImage>,
+}
+
+impl Alertmanager {
+    pub async fn start(
+        port: u16,
+        config: &str,
+        (url_file, webhook_url): (&str, &str),
+    ) -> Result<Self, Missing> {
+        let (env, default) = ALERTMANAGER_IMAGE;
+        let reference = image(env, default)?;
+        let container = generic_image(&reference)
+            .with_wait_for(WaitFor::message_on_stderr("Listening on"))
+            .with_network("host")
+            .with_copy_to(
+                "/etc/alertmanager/alertmanager.yml",
+                config.as_bytes().to_vec(),
+            )
+            .with_copy_to(url_file.to_owned(), webhook_url.as_bytes().to_vec())
+            .with_cmd([
+                "--config.file=/etc/alertmanager/alertmanager.yml".to_owned(),
+                "--storage.path=/alertmanager".to_owned(),
+                format!("--web.listen-address=127.0.0.1:{port}"),
+                // No gossip port: several Alertmanagers share the host network in parallel tests.
+                "--cluster.listen-address=".to_owned(),
+            ])
+            .with_startup_timeout(Duration::from_secs(60))
+            .start()
+            .await
+            .expect("the Alertmanager container starts");
+        Ok(Self {
+            _container: container,
+        })
+    }
 }
 
 /// A real node-exporter on 127.0.0.1 (host network), reporting on this machine.

@@ -4,6 +4,7 @@
 pub mod binary;
 pub mod browser;
 pub mod containers;
+pub mod discord;
 pub mod forecaster;
 pub mod mock;
 pub mod stack;

@@ -1,0 +1,305 @@
+//! `compose/compose.yaml`: every service of the lab, wired by service name, and the checks for what
+//! students trip on in a compose file (also run on a student's own file by the grader and the doctor).
+
+use std::path::Path;
+
+use askama::Template;
+use serde_yaml_ng::Value;
+
+use super::{GenerateError, GeneratedFile, LabConfig, rendered};
+
+/// The upstream images the lab pins (a version students and CI agree on).
+pub const PROMETHEUS_IMAGE: &str = "prom/prometheus:v2.53.3";
+pub const ALERTMANAGER_IMAGE: &str = "prom/alertmanager:v0.28.1";
+pub const NODE_EXPORTER_IMAGE: &str = "prom/node-exporter:v1.9.0";
+pub const GRAFANA_IMAGE: &str = "grafana/grafana-oss:11.6.0";
+/// promlab's own image, built from the repository's Dockerfile by `docker compose up`.
+pub const PROMLAB_IMAGE: &str = "promlab:local";
+
+#[derive(Template)]
+#[template(path = "compose/compose.yaml", escape = "none")]
+struct ComposeYaml {
+    images: Images,
+}
+
+/// The image of each service.
+struct Images {
+    promlab: &'static str,
+    prometheus: &'static str,
+    alertmanager: &'static str,
+    node_exporter: &'static str,
+    grafana: &'static str,
+}
+
+/// `compose/compose.yaml`.
+pub(super) fn files(_lab: &LabConfig) -> Result<Vec<GeneratedFile>, GenerateError> {
+    Ok(vec![rendered(
+        "compose/compose.yaml",
+        ComposeYaml {
+            images: Images {
+                promlab: PROMLAB_IMAGE,
+                prometheus: PROMETHEUS_IMAGE,
+                alertmanager: ALERTMANAGER_IMAGE,
+                node_exporter: NODE_EXPORTER_IMAGE,
+                grafana: GRAFANA_IMAGE,
+            },
+        }
+        .render(),
+    )?])
+}
+
+/// One problem in a compose file: where, what, and how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// The service, or `compose file` for the file as a whole.
+    pub service: String,
+    pub problem: String,
+    pub fix: String,
+}
+
+impl std::fmt::Display for Finding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}; {}", self.service, self.problem, self.fix)
+    }
+}
+
+/// Where each data-keeping image stores its data: it must be a named volume to survive `down`.
+const DATA_DIRS: [(&str, &str); 3] = [
+    ("prometheus", "/prometheus"),
+    ("alertmanager", "/alertmanager"),
+    ("grafana", "/var/lib/grafana"),
+];
+
+fn text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(text) => Some(text.clone()),
+        Value::Number(number) => Some(number.to_string()),
+        Value::Bool(flag) => Some(flag.to_string()),
+        _ => None,
+    }
+}
+
+/// `(name, value)` of a service's environment, in the map or the list form.
+fn environment(service: &Value) -> Vec<(String, Option<String>)> {
+    match &service["environment"] {
+        Value::Mapping(map) => map
+            .iter()
+            .filter_map(|(key, value)| Some((text(key)?, text(value))))
+            .collect(),
+        Value::Sequence(list) => list
+            .iter()
+            .filter_map(text)
+            .map(|item| match item.split_once('=') {
+                Some((key, value)) => (key.to_owned(), Some(value.to_owned())),
+                None => (item, None),
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// `(source, target)` of a service's volumes, in the short or the long form.
+fn volumes(service: &Value) -> Vec<(String, String)> {
+    service["volumes"]
+        .as_sequence()
+        .map(|list| {
+            list.iter()
+                .filter_map(|volume| match volume {
+                    Value::String(short) => {
+                        let mut parts = short.splitn(3, ':');
+                        Some((parts.next()?.to_owned(), parts.next()?.to_owned()))
+                    }
+                    Value::Mapping(_) => Some((text(&volume["source"])?, text(&volume["target"])?)),
+                    _ => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Checks a compose file for what students trip on: a service without a healthcheck, host networking
+/// (fails on Docker Desktop), a mounted config path that does not exist next to the file, default or
+/// committed credentials, ports open beyond 127.0.0.1, unpinned images, and data that `down` would lose.
+/// `dir` is the compose file's folder, which relative paths start from.
+pub fn lint(compose: &str, dir: &Path) -> Result<Vec<Finding>, serde_yaml_ng::Error> {
+    let mut document: Value = serde_yaml_ng::from_str(compose)?;
+    document.apply_merge()?;
+    let mut findings = Vec::new();
+    let Some(services) = document["services"].as_mapping() else {
+        findings.push(Finding {
+            service: "compose file".to_owned(),
+            problem: "it has no services".to_owned(),
+            fix: "regenerate it with `promlab generate`".to_owned(),
+        });
+        return Ok(findings);
+    };
+    let named_volumes: Vec<String> = document["volumes"]
+        .as_mapping()
+        .map(|map| map.keys().filter_map(text).collect())
+        .unwrap_or_default();
+    // Services others wait for to finish: one-shot jobs, which need no healthcheck.
+    let one_shot: Vec<String> = services
+        .values()
+        .filter_map(|service| service["depends_on"].as_mapping())
+        .flat_map(|depends| depends.iter())
+        .filter(|(_, condition)| {
+            condition["condition"].as_str() == Some("service_completed_successfully")
+        })
+        .filter_map(|(name, _)| text(name))
+        .collect();
+    for (name, service) in services {
+        let name = text(name).unwrap_or_default();
+        let mut found = |problem: String, fix: &str| {
+            findings.push(Finding {
+                service: name.clone(),
+                problem,
+                fix: fix.to_owned(),
+            });
+        };
+        if service["healthcheck"]["test"].is_null() && !one_shot.contains(&name) {
+            found(
+                "it has no healthcheck".to_owned(),
+                "add one (healthcheck: test: [CMD, …]) so `depends_on` and `docker compose ps` know when it is ready",
+            );
+        }
+        lint_service(service, dir, &named_volumes, &mut found);
+    }
+    Ok(findings)
+}
+
+/// The checks of one service that need nothing but the service (and the file's folder and volumes).
+fn lint_service(
+    service: &Value,
+    dir: &Path,
+    named_volumes: &[String],
+    found: &mut impl FnMut(String, &str),
+) {
+    let image = service["image"].as_str().unwrap_or_default();
+    if service["network_mode"].as_str() == Some("host") {
+        found(
+            "it uses network_mode: host, which Docker Desktop (macOS, Windows) does not support"
+                .to_owned(),
+            "remove it and reach other services by their service name",
+        );
+    }
+    let (_, tag) = image.rsplit_once(':').unwrap_or((image, ""));
+    if image.is_empty() || tag.is_empty() || tag.contains('/') || tag == "latest" {
+        found(
+            format!("its image {image:?} is not pinned to a version"),
+            "write image: NAME:VERSION (the lab pins every upstream image)",
+        );
+    }
+    for (source, _) in volumes(service) {
+        if source.starts_with('.') && !dir.join(&source).exists() {
+            found(
+                format!("it mounts {source}, which does not exist next to the compose file"),
+                "run `promlab generate`, or fix the path (relative to the compose file's folder)",
+            );
+        }
+    }
+    for (key, value) in environment(service) {
+        let literal = value
+            .as_deref()
+            .is_some_and(|value| !value.is_empty() && !value.starts_with("${"));
+        if key.contains("PASSWORD") && !key.ends_with("__FILE") && literal {
+            found(
+                format!("{key} is written in the compose file: a committed password"),
+                "read it from a file (GF_SECURITY_ADMIN_PASSWORD__FILE) that an init service writes",
+            );
+        }
+    }
+    if image.contains("grafana") {
+        let env = environment(service);
+        if !env
+            .iter()
+            .any(|(key, _)| key == "GF_SECURITY_ADMIN_PASSWORD__FILE")
+        {
+            found(
+                "Grafana would start with admin/admin".to_owned(),
+                "set GF_SECURITY_ADMIN_PASSWORD__FILE to a password file made at start-up",
+            );
+        }
+    }
+    for port in service["ports"].as_sequence().into_iter().flatten() {
+        let published = text(port).unwrap_or_default();
+        let host_ip = published.split(':').next().unwrap_or_default();
+        if published.split(':').count() < 3 || host_ip != "127.0.0.1" {
+            found(
+                format!("port {published:?} is open to every network the machine is on"),
+                "publish it on loopback only: 127.0.0.1:HOST:CONTAINER",
+            );
+        }
+    }
+    for (kind, data_dir) in DATA_DIRS {
+        if !image.contains(kind) {
+            continue;
+        }
+        let kept = volumes(service)
+            .iter()
+            .any(|(source, target)| target == data_dir && named_volumes.contains(source));
+        if !kept {
+            found(
+                format!("{data_dir} is not a named volume: `docker compose down` loses its data"),
+                "mount a named volume there (declared under the top-level volumes:)",
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lint_text(compose: &str) -> Vec<String> {
+        lint(compose, Path::new(env!("CARGO_MANIFEST_DIR")))
+            .unwrap()
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn each_trap_is_named_with_its_fix() {
+        let bad = r#"
+services:
+  init:
+    image: promlab:local
+  web:
+    image: grafana/grafana-oss
+    network_mode: host
+    environment: [GF_SECURITY_ADMIN_PASSWORD=admin]
+    ports: ["3000:3000"]
+    volumes: [./nowhere:/etc/grafana/provisioning]
+    depends_on:
+      init: {condition: service_completed_successfully}
+  prometheus:
+    image: prom/prometheus:v2.53.3
+    healthcheck: {test: [CMD, "true"]}
+    volumes: [/srv/prom:/prometheus]
+"#;
+        let findings = lint_text(bad);
+        for expected in [
+            "web: it has no healthcheck",
+            "web: it uses network_mode: host",
+            "web: its image \"grafana/grafana-oss\" is not pinned",
+            "web: it mounts ./nowhere, which does not exist",
+            "web: GF_SECURITY_ADMIN_PASSWORD is written in the compose file",
+            "web: Grafana would start with admin/admin",
+            "web: port \"3000:3000\" is open to every network",
+            "web: /var/lib/grafana is not a named volume",
+            "prometheus: /prometheus is not a named volume",
+        ] {
+            assert!(
+                findings.iter().any(|finding| finding.starts_with(expected)),
+                "{expected:?} in {findings:#?}"
+            );
+        }
+        assert!(
+            !findings
+                .iter()
+                .any(|finding| finding.starts_with("init: it has no healthcheck")),
+            "a one-shot service needs none: {findings:#?}"
+        );
+        assert_eq!(findings.len(), 9, "{findings:#?}");
+    }
+}

@@ -7,6 +7,7 @@
 mod alertmanager;
 pub mod compose;
 mod config;
+mod grafana;
 mod prometheus;
 
 use std::path::{Path, PathBuf};
@@ -77,6 +78,7 @@ pub fn render(lab: &LabConfig) -> Result<Vec<GeneratedFile>, GenerateError> {
     let mut files = prometheus::files(lab)?;
     files.extend(alertmanager::files(lab)?);
     files.extend(compose::files(lab)?);
+    files.extend(grafana::files(lab)?);
     Ok(files)
 }
 

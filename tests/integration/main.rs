@@ -12,6 +12,7 @@ mod support;
 mod alerting;
 mod cli;
 mod compose_stack;
+mod dashboards;
 mod generated_files;
 mod image;
 mod metrics_lint;

@@ -15,21 +15,7 @@ use super::Missing;
 /// answers and the image is present locally or can be pulled.
 pub fn image(env: &str, default: &str) -> Result<String, Missing> {
     let reference = std::env::var(env).unwrap_or_else(|_| default.to_owned());
-    let engine = Command::new("docker")
-        .args(["info", "--format", "{{.ServerVersion}}"])
-        .output()
-        .map_err(|error| Missing(format!("no docker client: {error}")))?;
-    if !engine.status.success() {
-        return Err(Missing(
-            "no Docker engine answers `docker info` (.ci/run starts one)".to_owned(),
-        ));
-    }
-    let present = |reference: &str| {
-        Command::new("docker")
-            .args(["image", "inspect", reference])
-            .output()
-            .is_ok_and(|output| output.status.success())
-    };
+    engine()?;
     if present(&reference) {
         return Ok(reference);
     }
@@ -44,6 +30,42 @@ pub fn image(env: &str, default: &str) -> Result<String, Missing> {
             "image {reference} is not here and cannot be pulled (no registry reachable): run .ci/build-images, or set {env}"
         )))
     }
+}
+
+/// The image for `env`, or the upstream `default`, only if it is already here: for images no
+/// registry reachable from this machine serves and `.ci/build-images` cannot make, which a test
+/// must not try to pull.
+pub fn local_image(env: &str, default: &str) -> Result<String, Missing> {
+    let reference = std::env::var(env).unwrap_or_else(|_| default.to_owned());
+    engine()?;
+    if present(&reference) {
+        Ok(reference)
+    } else {
+        Err(Missing(format!(
+            "image {reference} is not here (no registry is reachable to pull it and .ci/build-images cannot build it): `docker load` it, or set {env} to an image that is here"
+        )))
+    }
+}
+
+fn engine() -> Result<(), Missing> {
+    let engine = Command::new("docker")
+        .args(["info", "--format", "{{.ServerVersion}}"])
+        .output()
+        .map_err(|error| Missing(format!("no docker client: {error}")))?;
+    if engine.status.success() {
+        Ok(())
+    } else {
+        Err(Missing(
+            "no Docker engine answers `docker info` (.ci/run starts one)".to_owned(),
+        ))
+    }
+}
+
+fn present(reference: &str) -> bool {
+    Command::new("docker")
+        .args(["image", "inspect", reference])
+        .output()
+        .is_ok_and(|output| output.status.success())
 }
 
 /// Splits `name:tag` (a registry port is not a tag).
@@ -142,6 +164,64 @@ impl Prometheus {
             );
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
+    }
+}
+
+/// A real Grafana on 127.0.0.1 (host network), started with `files` (path in the container,
+/// contents) in place: its provisioning and dashboards. Everything that would reach outside is off:
+/// usage reports, update checks, plugin downloads, the news feed.
+pub struct Grafana {
+    _container: ContainerAsync<GenericImage>,
+    pub port: u16,
+    client: reqwest::Client,
+}
+
+impl Grafana {
+    const PASSWORD: &str = "promlab-test";
+
+    pub async fn start(reference: &str, files: Vec<(String, Vec<u8>)>) -> Self {
+        let port = super::free_port();
+        let mut image = generic_image(reference)
+            .with_wait_for(WaitFor::message_on_either_std("HTTP Server Listen"))
+            .with_network("host")
+            .with_env_var("GF_SERVER_HTTP_ADDR", "127.0.0.1")
+            .with_env_var("GF_SERVER_HTTP_PORT", port.to_string())
+            .with_env_var("GF_SECURITY_ADMIN_PASSWORD", Self::PASSWORD)
+            .with_env_var("GF_ANALYTICS_REPORTING_ENABLED", "false")
+            .with_env_var("GF_ANALYTICS_CHECK_FOR_UPDATES", "false")
+            .with_env_var("GF_ANALYTICS_CHECK_FOR_PLUGIN_UPDATES", "false")
+            .with_env_var("GF_PLUGINS_PREINSTALL_DISABLED", "true")
+            .with_env_var("GF_NEWS_NEWS_FEED_ENABLED", "false")
+            .with_startup_timeout(Duration::from_secs(120));
+        for (path, contents) in files {
+            image = image.with_copy_to(path, contents);
+        }
+        let container = image.start().await.expect("the Grafana container starts");
+        Self {
+            _container: container,
+            port,
+            client: reqwest::Client::new(),
+        }
+    }
+
+    /// The status and JSON body of an API call as the admin; `body` makes it a POST.
+    pub async fn api(&self, path: &str, body: Option<&Value>) -> (reqwest::StatusCode, Value) {
+        let url = format!("http://127.0.0.1:{}{path}", self.port);
+        let request = match body {
+            Some(body) => self.client.post(&url).json(body),
+            None => self.client.get(&url),
+        };
+        let response = request
+            .basic_auth("admin", Some(Self::PASSWORD))
+            .send()
+            .await
+            .expect("Grafana answers");
+        let status = response.status();
+        let text = response.text().await.expect("a body");
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
 }
 

@@ -5,7 +5,9 @@ pub mod binary;
 pub mod browser;
 pub mod containers;
 pub mod discord;
+pub mod forecaster;
 pub mod mock;
+pub mod stack;
 
 use std::io::Write as _;
 use std::net::TcpListener;

@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use std::path::PathBuf;
 
+use crate::forecast::ForecastConfig;
 use crate::generate::GenerateConfig;
 use crate::logging::LogFormat;
 use crate::mock::{MockConfig, Scenario};
@@ -56,6 +57,8 @@ impl From<LogFormatArg> for LogFormat {
 pub enum Command {
     /// Run the model mock: an exporter whose gauge model_result moves in [0, 1].
     Mock(MockArgs),
+    /// Run the forecaster: fits models on Prometheus history and serves predicted_values_<model> metrics.
+    Forecast(ForecastArgs),
     /// Run a local Discord: accepts Discord webhook messages (Alertmanager's too) and lists them on a page.
     WebhookSink(SinkArgs),
     /// Write the lab's secrets into a folder: Grafana's admin password (made once) and the Discord webhook URL.
@@ -87,6 +90,31 @@ impl From<GenerateArgs> for GenerateConfig {
             config: args.config,
             out: args.out,
             check: args.check,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ForecastArgs {
+    /// The forecaster config (every key optional; see forecaster.yaml). Without it, the lab's defaults.
+    #[arg(long, env = "PROMLAB_FORECAST_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// Address to serve /metrics, the page and /healthz on (port 0 picks a free port).
+    #[arg(long, env = "PROMLAB_FORECAST_LISTEN", default_value = "0.0.0.0:8000")]
+    pub listen: SocketAddr,
+
+    /// Prometheus to pull history from, e.g. http://prometheus:9090 (overrides the config file).
+    #[arg(long, env = "PROMLAB_PROMETHEUS_URL")]
+    pub prometheus_url: Option<String>,
+}
+
+impl From<ForecastArgs> for ForecastConfig {
+    fn from(args: ForecastArgs) -> Self {
+        Self {
+            config: args.config,
+            listen: args.listen,
+            prometheus_url: args.prometheus_url,
         }
     }
 }

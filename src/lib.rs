@@ -2,11 +2,13 @@
 //! everything else lives in one module per domain noun.
 
 pub mod cli;
+pub mod forecast;
 pub mod generate;
 pub mod logging;
 pub mod metrics;
 pub mod mock;
 pub mod probe;
+pub mod prom;
 pub mod secrets;
 pub mod serve;
 pub mod sink;
@@ -22,6 +24,9 @@ pub enum Error {
     /// `promlab generate` failed.
     #[error(transparent)]
     Generate(#[from] generate::GenerateError),
+    /// `promlab forecast` failed.
+    #[error(transparent)]
+    Forecast(#[from] forecast::ForecastError),
     /// `promlab webhook-sink` failed.
     #[error(transparent)]
     Sink(#[from] sink::SinkError),
@@ -40,6 +45,8 @@ pub enum Error {
 pub fn run(cli: Cli) -> Result<(), Error> {
     logging::init(cli.log_format.into());
     let mut runtime = match cli.command {
+        // Fitting runs on blocking threads while the server answers scrapes.
+        Command::Forecast(_) => tokio::runtime::Builder::new_multi_thread(),
         // The mock's work per request is a reference-count increment: one thread serves over 100k
         // requests/s (BENCHMARKS.md) with a lower tail latency than several, and leaves the other cores
         // to Prometheus and the rest of the lab.
@@ -55,6 +62,10 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             Command::Mock(args) => {
                 mock::run(&args.into(), serve::shutdown_signal()).await?;
                 tracing::info!("model mock stopped");
+            }
+            Command::Forecast(args) => {
+                forecast::run(&args.into(), serve::shutdown_signal()).await?;
+                tracing::info!("forecaster stopped");
             }
             Command::WebhookSink(args) => {
                 sink::run(&args.into(), serve::shutdown_signal()).await?;

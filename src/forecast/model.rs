@@ -1,0 +1,208 @@
+//! The seam every forecasting model sits behind: history in, a forecast with an interval out.
+
+use super::fourier::Fourier;
+use super::seasonal_naive::SeasonalNaive;
+
+/// What a model predicts for the `horizon` steps after the history: a point and an interval per step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Forecast {
+    pub point: Vec<f64>,
+    pub lower: Vec<f64>,
+    pub upper: Vec<f64>,
+}
+
+impl Forecast {
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.point.len()
+    }
+
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.point.is_empty()
+    }
+}
+
+/// Why a model could not forecast a series.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ModelError {
+    /// The history is shorter than the model needs.
+    #[error("{model} needs at least {need} points, the history has {have}")]
+    TooShort {
+        model: &'static str,
+        need: usize,
+        have: usize,
+    },
+    /// A value is NaN or infinite (the caller cleans the history first).
+    #[error("{model} got a value that is not finite at position {at}")]
+    NotFinite { model: &'static str, at: usize },
+}
+
+/// A forecasting model: fit on `history` (evenly spaced, finite) and forecast `horizon` steps with a
+/// `level` (e.g. 0.95) prediction interval.
+pub trait Model: Send + Sync + std::fmt::Debug {
+    /// The name in `predicted_values_<name>`.
+    fn name(&self) -> &'static str;
+
+    fn forecast(&self, history: &[f64], horizon: usize, level: f64)
+    -> Result<Forecast, ModelError>;
+}
+
+/// The models promlab knows, by the name a config uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelKind {
+    SeasonalNaive,
+    Fourier,
+}
+
+impl ModelKind {
+    pub const ALL: [Self; 2] = [Self::SeasonalNaive, Self::Fourier];
+
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::SeasonalNaive => "seasonal_naive",
+            Self::Fourier => "fourier",
+        }
+    }
+}
+
+/// Settings of the models that have some.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ModelSettings {
+    /// Fourier: harmonics kept.
+    pub harmonics: usize,
+    /// Seasonal naive: the season in steps; `None` detects it.
+    pub season: Option<usize>,
+}
+
+/// Builds the model `kind` with `settings`.
+#[must_use]
+pub fn build(kind: ModelKind, settings: ModelSettings) -> Box<dyn Model> {
+    match kind {
+        ModelKind::SeasonalNaive => Box::new(SeasonalNaive::new(settings.season)),
+        ModelKind::Fourier => Box::new(Fourier::new(settings.harmonics)),
+    }
+}
+
+/// Checks that every value is finite.
+pub(super) fn check_finite(model: &'static str, history: &[f64]) -> Result<(), ModelError> {
+    match history.iter().position(|value| !value.is_finite()) {
+        Some(at) => Err(ModelError::NotFinite { model, at }),
+        None => Ok(()),
+    }
+}
+
+/// The standard normal quantile (Acklam's rational approximation, relative error below 1.2e-9):
+/// the `z` of a two-sided `level` interval is `normal_quantile(0.5 + level / 2)`.
+#[must_use]
+pub fn normal_quantile(p: f64) -> f64 {
+    const A: [f64; 6] = [
+        -3.969_683_028_665_376e1,
+        2.209_460_984_245_205e2,
+        -2.759_285_104_469_687e2,
+        1.383_577_518_672_69e2,
+        -3.066_479_806_614_716e1,
+        2.506_628_277_459_239,
+    ];
+    const B: [f64; 5] = [
+        -5.447_609_879_822_406e1,
+        1.615_858_368_580_409e2,
+        -1.556_989_798_598_866e2,
+        6.680_131_188_771_972e1,
+        -1.328_068_155_288_572e1,
+    ];
+    const C: [f64; 6] = [
+        -7.784_894_002_430_293e-3,
+        -3.223_964_580_411_365e-1,
+        -2.400_758_277_161_838,
+        -2.549_732_539_343_734,
+        4.374_664_141_464_968,
+        2.938_163_982_698_783,
+    ];
+    const D: [f64; 4] = [
+        7.784_695_709_041_462e-3,
+        3.224_671_290_700_398e-1,
+        2.445_134_137_142_996,
+        3.754_408_661_907_416,
+    ];
+    let p = p.clamp(1e-12, 1.0 - 1e-12);
+    let tail = |q: f64| {
+        (((((C[0] * q + C[1]) * q + C[2]) * q + C[3]) * q + C[4]) * q + C[5])
+            / ((((D[0] * q + D[1]) * q + D[2]) * q + D[3]) * q + 1.0)
+    };
+    if p < 0.024_25 {
+        tail((-2.0 * p.ln()).sqrt())
+    } else if p > 1.0 - 0.024_25 {
+        -tail((-2.0 * (1.0 - p).ln()).sqrt())
+    } else {
+        let q = p - 0.5;
+        let r = q * q;
+        (((((A[0] * r + A[1]) * r + A[2]) * r + A[3]) * r + A[4]) * r + A[5]) * q
+            / (((((B[0] * r + B[1]) * r + B[2]) * r + B[3]) * r + B[4]) * r + 1.0)
+    }
+}
+
+/// The root mean square of `residuals` (0 when there are none).
+pub(super) fn rms(residuals: impl Iterator<Item = f64>) -> f64 {
+    let (sum, count) = residuals.fold((0.0, 0_usize), |(sum, count), e| (sum + e * e, count + 1));
+    if count == 0 {
+        0.0
+    } else {
+        (sum / count as f64).sqrt()
+    }
+}
+
+/// Symmetric mean absolute percentage error, in percent (0 to 200); pairs where both are 0 count as 0.
+#[must_use]
+pub fn smape(actual: &[f64], predicted: &[f64]) -> f64 {
+    let pairs = actual.len().min(predicted.len());
+    if pairs == 0 {
+        return f64::NAN;
+    }
+    let total: f64 = actual
+        .iter()
+        .zip(predicted)
+        .map(|(a, f)| {
+            let scale = a.abs() + f.abs();
+            if scale == 0.0 {
+                0.0
+            } else {
+                2.0 * (f - a).abs() / scale
+            }
+        })
+        .sum();
+    100.0 * total / pairs as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normal_quantiles_match_the_tables() {
+        for (p, z) in [
+            (0.975, 1.959_963_985),
+            (0.5, 0.0),
+            (0.841_344_746, 1.0),
+            (0.001, -3.090_232_306),
+        ] {
+            assert!(
+                (normal_quantile(p) - z).abs() < 1e-6,
+                "{p}: {}",
+                normal_quantile(p)
+            );
+        }
+    }
+
+    #[test]
+    fn smape_is_symmetric_and_bounded() {
+        assert!((smape(&[1.0, 2.0], &[1.0, 2.0])).abs() < 1e-12);
+        assert!((smape(&[1.0], &[3.0]) - 100.0).abs() < 1e-9);
+        assert!((smape(&[3.0], &[1.0]) - 100.0).abs() < 1e-9);
+        assert!((smape(&[0.0], &[0.0])).abs() < 1e-12);
+        assert!((smape(&[1.0], &[-1.0]) - 200.0).abs() < 1e-9);
+        assert!(smape(&[], &[]).is_nan());
+    }
+}

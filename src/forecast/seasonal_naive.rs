@@ -1,0 +1,157 @@
+//! `seasonal_naive`: tomorrow repeats today. Each step repeats the value one season earlier (the last
+//! value when there is no season); the baseline every other model is compared with.
+
+use super::model::{Forecast, Model, ModelError, check_finite, normal_quantile, rms};
+
+const NAME: &str = "seasonal_naive";
+
+/// The model; `season` in steps, detected from the history when `None`.
+#[derive(Debug, Clone, Copy)]
+pub struct SeasonalNaive {
+    season: Option<usize>,
+}
+
+impl SeasonalNaive {
+    #[must_use]
+    pub fn new(season: Option<usize>) -> Self {
+        Self { season }
+    }
+}
+
+/// The season of `history` in steps: the lag, up to half the history, whose autocorrelation is the
+/// highest local peak above 0.5; 1 (no season) when none is.
+#[must_use]
+pub fn detect_season(history: &[f64]) -> usize {
+    let n = history.len();
+    if n < 8 {
+        return 1;
+    }
+    let mean = history.iter().sum::<f64>() / n as f64;
+    let variance: f64 = history.iter().map(|x| (x - mean).powi(2)).sum();
+    if variance <= f64::EPSILON {
+        return 1;
+    }
+    let acf = |lag: usize| {
+        history[lag..]
+            .iter()
+            .zip(history)
+            .map(|(a, b)| (a - mean) * (b - mean))
+            .sum::<f64>()
+            / variance
+    };
+    let correlations: Vec<f64> = (0..=n / 2).map(acf).collect();
+    (2..correlations.len().saturating_sub(1))
+        .filter(|&lag| {
+            correlations[lag] > 0.5
+                && correlations[lag] >= correlations[lag - 1]
+                && correlations[lag] >= correlations[lag + 1]
+        })
+        .max_by(|&a, &b| correlations[a].total_cmp(&correlations[b]))
+        .unwrap_or(1)
+}
+
+impl Model for SeasonalNaive {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn forecast(
+        &self,
+        history: &[f64],
+        horizon: usize,
+        level: f64,
+    ) -> Result<Forecast, ModelError> {
+        check_finite(NAME, history)?;
+        let season = self.season.unwrap_or_else(|| detect_season(history)).max(1);
+        let n = history.len();
+        if n < season + 1 {
+            return Err(ModelError::TooShort {
+                model: NAME,
+                need: season + 1,
+                have: n,
+            });
+        }
+        // Hyndman & Athanasopoulos, 5.5: sigma_h = sigma * sqrt(k + 1), k whole seasons ahead.
+        let sigma = rms((season..n).map(|t| history[t] - history[t - season]));
+        let z = normal_quantile(0.5 + level / 2.0);
+        let mut forecast = Forecast {
+            point: Vec::with_capacity(horizon),
+            lower: Vec::with_capacity(horizon),
+            upper: Vec::with_capacity(horizon),
+        };
+        for h in 0..horizon {
+            let point = history[n - season + h % season];
+            let width = z * sigma * ((h / season) as f64 + 1.0).sqrt();
+            forecast.point.push(point);
+            forecast.lower.push(point - width);
+            forecast.upper.push(point + width);
+        }
+        Ok(forecast)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wave(n: usize, period: usize) -> Vec<f64> {
+        (0..n)
+            .map(|t| (std::f64::consts::TAU * t as f64 / period as f64).sin())
+            .collect()
+    }
+
+    #[test]
+    fn a_periodic_series_is_repeated_exactly() {
+        let history = wave(100, 20);
+        assert_eq!(detect_season(&history), 20);
+        let forecast = SeasonalNaive::new(None)
+            .forecast(&history, 30, 0.95)
+            .unwrap();
+        let future = wave(130, 20);
+        for (h, point) in forecast.point.iter().enumerate() {
+            assert!((point - future[100 + h]).abs() < 1e-9, "step {h}");
+        }
+        // A perfect season leaves no residual: the band closes on the point.
+        assert!(
+            forecast
+                .upper
+                .iter()
+                .zip(&forecast.lower)
+                .all(|(u, l)| (u - l).abs() < 1e-9)
+        );
+    }
+
+    #[test]
+    fn without_a_season_it_repeats_the_last_value_with_a_widening_band() {
+        let history = [1.0, 3.0, 2.0, 4.0, 3.0, 5.0, 4.0, 6.0];
+        let forecast = SeasonalNaive::new(Some(1))
+            .forecast(&history, 4, 0.95)
+            .unwrap();
+        assert!(forecast.point.iter().all(|p| (p - 6.0).abs() < 1e-12));
+        let widths: Vec<f64> = forecast
+            .upper
+            .iter()
+            .zip(&forecast.lower)
+            .map(|(u, l)| u - l)
+            .collect();
+        assert!(widths.windows(2).all(|w| w[1] > w[0]), "{widths:?}");
+        assert_eq!(detect_season(&[5.0; 20]), 1, "a flat line has no season");
+    }
+
+    #[test]
+    fn too_short_and_not_finite_histories_are_refused() {
+        let model = SeasonalNaive::new(Some(10));
+        assert_eq!(
+            model.forecast(&[1.0; 5], 3, 0.9).unwrap_err(),
+            ModelError::TooShort {
+                model: NAME,
+                need: 11,
+                have: 5
+            }
+        );
+        assert!(matches!(
+            model.forecast(&[1.0, f64::NAN], 3, 0.9),
+            Err(ModelError::NotFinite { at: 1, .. })
+        ));
+    }
+}

@@ -1,0 +1,342 @@
+//! The schedule's work: pull each target's history, fit every model on every series (off the async
+//! threads), and swap the results in; and, every step, the latest actual values for the anomaly flags.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use super::config::{Settings, Target};
+use super::history::{History, clean};
+use super::model::{Model, build, smape};
+use super::state::{ForecastState, ModelForecast, SeriesState, Status};
+use crate::prom::{Labels, PromClient, PromError};
+
+/// Points of history kept per series for the page.
+const PAGE_HISTORY: usize = 240;
+
+pub(super) fn unix_now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |since| since.as_secs_f64())
+}
+
+/// The labels a series' predictions carry: the source's without `__name__`, plus `metric` (the
+/// target's name, else the source's name).
+#[must_use]
+pub fn output_labels(target: &Target, source: &Labels) -> Labels {
+    let mut labels = source.clone();
+    let name = labels.remove("__name__");
+    let metric = target
+        .name
+        .clone()
+        .or(name)
+        .unwrap_or_else(|| "value".to_owned());
+    labels.insert("metric".to_owned(), metric);
+    labels
+}
+
+/// Fits every model on one series: a holdout error first (the tail held back), then the forecast from
+/// the whole history.
+#[must_use]
+pub fn fit_series(
+    labels: Labels,
+    history: &History,
+    settings: &Settings,
+    models: &[Box<dyn Model>],
+) -> SeriesState {
+    let n = history.values.len();
+    let page_from = n.saturating_sub(PAGE_HISTORY);
+    let mut series = SeriesState {
+        labels,
+        status: Status::WarmingUp {
+            have: n,
+            need: settings.min_points,
+        },
+        history: (page_from..n)
+            .map(|i| (history.start + i as f64 * history.step, history.values[i]))
+            .collect(),
+        forecasts: Vec::new(),
+        model_errors: Vec::new(),
+        latest: history
+            .values
+            .last()
+            .map(|value| (history.next_time() - history.step, *value)),
+    };
+    if n < settings.min_points {
+        return series;
+    }
+    let horizon = settings.horizon_steps();
+    let level = settings.interval_width;
+    let holdout = horizon.min(n / 4);
+    for model in models {
+        let holdout_smape = (holdout > 0 && n - holdout >= settings.min_points)
+            .then(|| {
+                model
+                    .forecast(&history.values[..n - holdout], holdout, level)
+                    .ok()
+            })
+            .flatten()
+            .map(|forecast| smape(&history.values[n - holdout..], &forecast.point));
+        match model.forecast(&history.values, horizon, level) {
+            Ok(forecast) => series.forecasts.push(ModelForecast {
+                model: model.name(),
+                start: history.next_time(),
+                step: history.step,
+                forecast,
+                holdout_smape,
+            }),
+            Err(error) => series.model_errors.push((model.name(), error.to_string())),
+        }
+    }
+    series.status = if series.forecasts.is_empty() {
+        let reasons: Vec<String> = series
+            .model_errors
+            .iter()
+            .map(|(_, error)| error.clone())
+            .collect();
+        Status::Failed(reasons.join("; "))
+    } else {
+        Status::Ready
+    };
+    series
+}
+
+/// One training cycle: every target's history, every model on every series. On a Prometheus error,
+/// nothing changes (the last forecasts keep being served) and the error is returned.
+pub(super) async fn train_once(
+    client: &PromClient,
+    settings: &Settings,
+    state: &ForecastState,
+) -> Result<(), PromError> {
+    let started = std::time::Instant::now();
+    let now = unix_now();
+    let step = settings.step.as_secs_f64();
+    let mut histories = Vec::new();
+    let mut capped = Vec::new();
+    for target in &settings.targets {
+        let mut found = client
+            .query_range(
+                &target.query,
+                now - settings.training_window.as_secs_f64(),
+                now,
+                settings.step,
+            )
+            .await?;
+        found.sort_by(|a, b| a.labels.cmp(&b.labels));
+        if found.len() > settings.max_series {
+            capped.push((target.query.clone(), found.len()));
+            found.truncate(settings.max_series);
+        }
+        for series in found {
+            histories.push((
+                output_labels(target, &series.labels),
+                clean(&series.points, step),
+            ));
+        }
+    }
+    let fitting = settings.clone();
+    let fitted = tokio::task::spawn_blocking(move || {
+        let models: Vec<Box<dyn Model>> = fitting
+            .models
+            .iter()
+            .map(|kind| build(*kind, fitting.model_settings))
+            .collect();
+        histories
+            .into_iter()
+            .map(|(labels, history)| fit_series(labels, &history, &fitting, &models))
+            .collect::<Vec<_>>()
+    })
+    .await
+    .expect("fitting never panics");
+    let duration = started.elapsed().as_secs_f64();
+    for (query, matched) in &capped {
+        tracing::warn!(%query, matched, kept = settings.max_series, "the target matches more series than max_series: the first ones by label are forecast");
+    }
+    state.write(|inner| {
+        let mut series = std::collections::BTreeMap::new();
+        for mut fresh in fitted {
+            inner.health.model_failures += fresh.model_errors.len() as u64;
+            // The observer's latest actual is newer than the history's last point.
+            if let Some(previous) = inner.series.get(&fresh.labels)
+                && previous.latest.map(|(at, _)| at) > fresh.latest.map(|(at, _)| at)
+            {
+                fresh.latest = previous.latest;
+            }
+            series.insert(fresh.labels.clone(), fresh);
+        }
+        inner.series = series;
+        inner.health.last_success = Some(now);
+        inner.health.last_duration_seconds = duration;
+        inner.health.capped = capped;
+    });
+    Ok(())
+}
+
+/// The latest actual value of every followed series (for the anomaly flags).
+pub(super) async fn observe_once(
+    client: &PromClient,
+    targets: &[Target],
+    state: &ForecastState,
+) -> Result<(), PromError> {
+    let mut latest = Vec::new();
+    for target in targets {
+        for sample in client.query(&target.query).await? {
+            if sample.value.is_finite() {
+                latest.push((
+                    output_labels(target, &sample.labels),
+                    (sample.at, sample.value),
+                ));
+            }
+        }
+    }
+    state.write(|inner| {
+        for (labels, sample) in latest {
+            if let Some(series) = inner.series.get_mut(&labels) {
+                series.latest = Some(sample);
+            }
+        }
+    });
+    Ok(())
+}
+
+/// Records whether Prometheus answers, logging only when that changes.
+pub(super) fn record_prometheus(state: &ForecastState, result: &Result<(), PromError>, url: &str) {
+    state.write(|inner| {
+        let health = &mut inner.health;
+        match result {
+            Ok(()) => {
+                if !health.prometheus_up {
+                    tracing::info!(%url, "Prometheus answers");
+                }
+                health.prometheus_up = true;
+                health.prometheus_error = None;
+            }
+            Err(error) => {
+                if health.prometheus_up || health.prometheus_error.is_none() {
+                    tracing::warn!(%error, "Prometheus does not answer: serving the last forecasts until they run out, retrying");
+                }
+                health.prometheus_up = false;
+                health.prometheus_error = Some(error.to_string());
+            }
+        }
+    });
+}
+
+/// The wait before the next training: the retrain interval after a success; after failures, a
+/// doubling backoff from one step, capped at the retrain interval.
+#[must_use]
+pub fn next_wait(settings: &Settings, failures: u32) -> Duration {
+    if failures == 0 {
+        settings.retrain_interval
+    } else {
+        let backoff = settings
+            .step
+            .saturating_mul(1 << failures.min(16).saturating_sub(1));
+        backoff.min(settings.retrain_interval)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::forecast::config::ForecastFile;
+    use crate::forecast::model::{ModelKind, ModelSettings};
+
+    fn settings() -> Settings {
+        ForecastFile::default().settings("(defaults)").unwrap()
+    }
+
+    fn models() -> Vec<Box<dyn Model>> {
+        let settings = ModelSettings {
+            harmonics: 5,
+            season: None,
+        };
+        ModelKind::ALL
+            .iter()
+            .map(|kind| build(*kind, settings))
+            .collect()
+    }
+
+    #[test]
+    fn predictions_keep_the_source_labels_and_name_the_metric() {
+        let source: Labels = [
+            ("__name__", "model_result"),
+            ("job", "model_mock"),
+            ("instance", "m:5000"),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .into();
+        let target = Target {
+            query: "model_result".to_owned(),
+            name: None,
+        };
+        let labels = output_labels(&target, &source);
+        assert_eq!(
+            labels.get("metric").map(String::as_str),
+            Some("model_result")
+        );
+        assert_eq!(labels.get("job").map(String::as_str), Some("model_mock"));
+        assert!(!labels.contains_key("__name__"));
+        let named = Target {
+            query: "1 - x".to_owned(),
+            name: Some("busy".to_owned()),
+        };
+        assert_eq!(
+            output_labels(&named, &source)
+                .get("metric")
+                .map(String::as_str),
+            Some("busy")
+        );
+    }
+
+    #[test]
+    fn a_series_warms_up_then_gets_every_model_with_a_holdout_error() {
+        let settings = settings();
+        let short = History {
+            start: 0.0,
+            step: 15.0,
+            values: vec![0.5; 5],
+            filled: 0,
+            cut: false,
+        };
+        let warming = fit_series(Labels::new(), &short, &settings, &models());
+        assert_eq!(warming.status, Status::WarmingUp { have: 5, need: 20 });
+        assert!(warming.forecasts.is_empty());
+
+        let values: Vec<f64> = (0..200)
+            .map(|t| 0.5 + 0.3 * (std::f64::consts::TAU * f64::from(t) / 20.0).sin())
+            .collect();
+        let long = History {
+            start: 1000.0,
+            step: 15.0,
+            values,
+            filled: 0,
+            cut: false,
+        };
+        let ready = fit_series(Labels::new(), &long, &settings, &models());
+        assert_eq!(ready.status, Status::Ready);
+        assert_eq!(ready.forecasts.len(), 2);
+        for forecast in &ready.forecasts {
+            assert!((forecast.start - (1000.0 + 200.0 * 15.0)).abs() < 1e-9);
+            assert_eq!(forecast.forecast.len(), settings.horizon_steps());
+            let error = forecast.holdout_smape.expect("a holdout");
+            assert!(
+                error < 5.0,
+                "{}: sMAPE {error} on a clean sine",
+                forecast.model
+            );
+        }
+        assert_eq!(
+            ready.latest,
+            Some((1000.0 + 199.0 * 15.0, *long.values.last().unwrap()))
+        );
+    }
+
+    #[test]
+    fn failures_back_off_from_a_step_up_to_the_retrain_interval() {
+        let settings = settings();
+        assert_eq!(next_wait(&settings, 0), Duration::from_secs(60));
+        assert_eq!(next_wait(&settings, 1), Duration::from_secs(15));
+        assert_eq!(next_wait(&settings, 2), Duration::from_secs(30));
+        assert_eq!(next_wait(&settings, 5), Duration::from_secs(60));
+        assert_eq!(next_wait(&settings, 40), Duration::from_secs(60));
+    }
+}

@@ -345,6 +345,16 @@ mod tests {
     }
 
     #[test]
+    fn the_committed_example_documents_the_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("forecaster.yaml");
+        let (file, shown) = ForecastFile::load(Some(&path)).unwrap();
+        assert_eq!(
+            file.settings(&shown).unwrap(),
+            ForecastFile::default().settings("(defaults)").unwrap()
+        );
+    }
+
+    #[test]
     fn bad_values_name_the_key_and_the_fix() {
         for (text, expected) in [
             ("step: 500ms\n", "step is 500ms"),

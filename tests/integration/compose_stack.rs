@@ -223,6 +223,7 @@ fn stack() -> Result<Stack, Missing> {
         "secrets",
         "model-mock",
         "webhook-sink",
+        "forecaster",
         "prometheus",
         "alertmanager",
         "node-exporter",
@@ -243,6 +244,7 @@ fn stack() -> Result<Stack, Missing> {
         ports: [
             "PROMLAB_MODEL_MOCK_PORT",
             "PROMLAB_WEBHOOK_SINK_PORT",
+            "PROMLAB_FORECASTER_PORT",
             "PROMLAB_PROMETHEUS_PORT",
             "PROMLAB_ALERTMANAGER_PORT",
             "PROMLAB_NODE_EXPORTER_PORT",
@@ -259,7 +261,7 @@ impl Stack {
         format!("http://127.0.0.1:{}", self.port(variable))
     }
 
-    /// Every target up; the forecaster's job waits for the forecaster (a later issue), so it is down.
+    /// Every target up, the forecaster's included.
     async fn assert_targets_up(&self) {
         let prometheus = self.url("PROMLAB_PROMETHEUS_PORT");
         wait_json(
@@ -271,11 +273,7 @@ impl Stack {
                     .as_array()
                     .cloned()
                     .unwrap_or_default();
-                active.len() == 5
-                    && active
-                        .iter()
-                        .filter(|target| target["labels"]["job"] != "forecaster")
-                        .all(|target| target["health"] == "up")
+                active.len() == 5 && active.iter().all(|target| target["health"] == "up")
             },
         )
         .await;

@@ -78,7 +78,7 @@ pub fn generic_image(reference: &str) -> GenericImage {
 
 /// A real Prometheus on 127.0.0.1 (host network), started with `config` as its configuration.
 pub struct Prometheus {
-    _container: ContainerAsync<GenericImage>,
+    container: ContainerAsync<GenericImage>,
     pub port: u16,
     client: reqwest::Client,
 }
@@ -120,10 +120,40 @@ impl Prometheus {
             .await
             .expect("the Prometheus container starts");
         Ok(Self {
-            _container: container,
+            container,
             port,
             client: reqwest::Client::new(),
         })
+    }
+
+    /// Stops the server (its data stays in the container), as when Prometheus goes down mid-run.
+    pub async fn stop(&self) {
+        self.container
+            .stop_with_timeout(Some(10))
+            .await
+            .expect("Prometheus stops");
+    }
+
+    /// Starts a stopped server again, on the same port, and waits until it is ready.
+    pub async fn restart(&self) {
+        self.container
+            .start()
+            .await
+            .expect("Prometheus starts again");
+        let ready = format!("http://127.0.0.1:{}/-/ready", self.port);
+        for _ in 0..120 {
+            if self
+                .client
+                .get(&ready)
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        panic!("Prometheus was not ready within 30 s of its restart");
     }
 
     /// `data.result` of an instant query; panics on an API error, which is a test failure.

@@ -1,0 +1,230 @@
+//! `promlab forecast` as a user runs it: the real binary pulls the mock's history from a real Prometheus,
+//! serves predictions that keep the source's labels (Prometheus scrapes them back), flags a spike as an
+//! anomaly, shows its forecasts in a browser, and rides out Prometheus going down.
+
+use std::time::Duration;
+
+use promlab::mock::Scenario;
+
+use crate::require;
+use crate::support::binary::{Promlab, Serving};
+use crate::support::containers::Prometheus;
+use crate::support::mock::RunningMock;
+use crate::support::{free_port, get_text};
+
+/// A fast forecaster: one-second steps, ten points to start, a retraining every five seconds.
+const CONFIG: &str = "targets: [{query: model_result}]\nstep: 1s\ntraining_window: 1m\n\
+                      retrain_interval: 5s\nhorizon: 30s\nmin_points: 10\n";
+
+fn scrape_config(mock: &str, forecaster: &str) -> String {
+    format!(
+        "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n\
+         \x20 - job_name: model_mock\n    static_configs: [{{targets: ['{mock}']}}]\n\
+         \x20 - job_name: forecaster\n    honor_labels: true\n    static_configs: [{{targets: ['{forecaster}']}}]\n"
+    )
+}
+
+/// The value of the first sample of `name` whose line contains every one of `labels`.
+fn sample(metrics: &str, name: &str, labels: &[&str]) -> Option<f64> {
+    metrics
+        .lines()
+        .filter(|line| {
+            line.starts_with(&format!("{name}{{")) || line.starts_with(&format!("{name} "))
+        })
+        .find(|line| labels.iter().all(|label| line.contains(label)))
+        .and_then(|line| line.rsplit(' ').next())
+        .and_then(|value| value.parse().ok())
+}
+
+async fn wait_for_metrics(
+    forecaster: &Serving,
+    what: &str,
+    limit: Duration,
+    done: impl Fn(&str) -> bool,
+) -> String {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let metrics = get_text(&forecaster.url("/metrics")).await;
+        if done(&metrics) {
+            return metrics;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what} within {limit:?}; last /metrics:\n{metrics}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Every model predicts the series, with a band around the point and a holdout error.
+fn assert_predictions(metrics: &str, source: &[&str]) {
+    for model in ["seasonal_naive", "fourier"] {
+        let point =
+            sample(metrics, &format!("predicted_values_{model}"), source).expect("a prediction");
+        let upper = sample(
+            metrics,
+            &format!("predicted_values_{model}_yhat_upper"),
+            source,
+        )
+        .expect("an upper bound");
+        let lower = sample(
+            metrics,
+            &format!("predicted_values_{model}_yhat_lower"),
+            source,
+        )
+        .expect("a lower bound");
+        assert!(
+            lower <= point && point <= upper,
+            "{model}: {lower} <= {point} <= {upper}"
+        );
+        assert!(
+            (0.0..0.5).contains(&point),
+            "{model}: drift starts near 0.1, got {point}"
+        );
+        let smape = sample(
+            metrics,
+            "forecaster_holdout_smape_percent",
+            &[&format!("model=\"{model}\"")],
+        );
+        assert!(
+            smape.is_some_and(|e| (0.0..=200.0).contains(&e)),
+            "{model}: holdout sMAPE {smape:?}"
+        );
+    }
+}
+
+/// Prometheus goes down and comes back: the forecaster keeps serving, says so, and recovers by itself.
+async fn rides_out_an_outage(prometheus: &Prometheus, forecaster: &Serving, source: &[&str]) {
+    // Prometheus goes down: the last forecasts keep being served, marked by forecaster_prometheus_up 0…
+    prometheus.stop().await;
+    let metrics = wait_for_metrics(
+        forecaster,
+        "Prometheus seen down",
+        Duration::from_secs(20),
+        |metrics| sample(metrics, "forecaster_prometheus_up", &[]) == Some(0.0),
+    )
+    .await;
+    assert!(
+        sample(&metrics, "predicted_values_fourier", source).is_some(),
+        "still served:\n{metrics}"
+    );
+    // …and it comes back by itself once Prometheus does.
+    prometheus.restart().await;
+    wait_for_metrics(
+        forecaster,
+        "Prometheus seen up again",
+        Duration::from_secs(40),
+        |metrics| sample(metrics, "forecaster_prometheus_up", &[]) == Some(1.0),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_forecaster_learns_from_prometheus_flags_a_spike_and_survives_an_outage() {
+    let test = "the_forecaster_learns_from_prometheus_flags_a_spike_and_survives_an_outage";
+    let mock = RunningMock::start(Scenario::Drift, Duration::from_secs(1), 5).await;
+    let prometheus_port = free_port();
+    let config = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("forecaster-test.yaml");
+    std::fs::write(&config, CONFIG).unwrap();
+    // Started before Prometheus: it retries until Prometheus answers.
+    let forecaster = Promlab::new()
+        .args([
+            "forecast",
+            "--listen",
+            "127.0.0.1:0",
+            "--config",
+            &config.display().to_string(),
+        ])
+        .args([
+            "--prometheus-url",
+            &format!("http://127.0.0.1:{prometheus_port}"),
+        ])
+        .serve();
+    let prometheus = require!(
+        test,
+        Prometheus::start_with(
+            prometheus_port,
+            &scrape_config(&mock.address.to_string(), &forecaster.address.to_string()),
+            &[]
+        )
+        .await
+    );
+    let source = [
+        "job=\"model_mock\"".to_owned(),
+        format!("instance=\"{}\"", mock.address),
+        "metric=\"model_result\"".to_owned(),
+    ];
+    let source: Vec<&str> = source.iter().map(String::as_str).collect();
+
+    // Warm-up, then predictions with the source's labels, for every model, with bounds and flags.
+    // (The first trainings have too little history to hold a tail out: wait for the holdout errors.)
+    let metrics = wait_for_metrics(
+        &forecaster,
+        "predictions",
+        Duration::from_secs(60),
+        |metrics| {
+            sample(metrics, "predicted_values_fourier", &source).is_some()
+                && sample(
+                    metrics,
+                    "forecaster_holdout_smape_percent",
+                    &["model=\"fourier\""],
+                )
+                .is_some()
+        },
+    )
+    .await;
+    assert_predictions(&metrics, &source);
+    assert_eq!(sample(&metrics, "forecaster_prometheus_up", &[]), Some(1.0));
+
+    // Prometheus scrapes them back with the source's labels (honor_labels).
+    prometheus
+        .wait_for(
+            &format!(
+                "predicted_values_seasonal_naive{{job=\"model_mock\",instance=\"{}\"}}",
+                mock.address
+            ),
+            Duration::from_secs(30),
+            |result| !result.is_empty(),
+        )
+        .await;
+
+    // A spike lands outside every band: the anomaly flag goes to 1 (seen by Prometheus).
+    assert!(mock.switch("spike").await.status().is_success());
+    for model in ["seasonal_naive", "fourier"] {
+        prometheus
+            .wait_for(
+                &format!(
+                    "max_over_time(predicted_values_{model}_anomaly{{job=\"model_mock\"}}[1m]) == 1"
+                ),
+                Duration::from_secs(30),
+                |result| !result.is_empty(),
+            )
+            .await;
+    }
+
+    // The page, in a real browser: the series, its status and a chart per model.
+    let dom = require!(
+        test,
+        crate::support::browser::dump_dom(&forecaster.url("/"), 3000, None)
+    );
+    assert!(
+        dom.contains("model_result") && dom.contains("forecasting"),
+        "{dom}"
+    );
+    assert!(
+        dom.contains("<polyline") && dom.contains("fourier"),
+        "{dom}"
+    );
+
+    rides_out_an_outage(&prometheus, &forecaster, &source).await;
+    let (status, lines) = forecaster.terminate();
+    assert!(status.success(), "{lines:#?}");
+    let warnings = lines
+        .iter()
+        .filter(|line| line.contains("Prometheus does not answer"))
+        .count();
+    assert!(
+        (1..=2).contains(&warnings),
+        "one warning per outage, not one per retry: {lines:#?}"
+    );
+}

@@ -1,6 +1,8 @@
-//! A stand-in for promlab's forecaster, which does not exist yet: a fixed exposition in the
-//! forecaster's metric contract, so the forecasts dashboard has series to show. Once the real
-//! forecaster exists, the tests start it instead and this file goes.
+//! A stand-in for promlab's forecaster: a fixed exposition in the forecaster's metric contract, for
+//! every model the dashboards offer (the real forecaster has only `seasonal_naive` and `fourier` so far)
+//! and with an anomaly flag held at 1 (the real one is 1 only while an actual value is out of its band,
+//! too briefly for a query test). That the real forecaster serves this contract is tested in
+//! `forecaster.rs`; once it has every model, the dashboard tests can start it instead.
 //!
 //! The contract: for each source series and model, gauges that keep the source series' labels,
 //! `predicted_values_<model>`, `predicted_values_<model>_yhat_upper`, `..._yhat_lower` and

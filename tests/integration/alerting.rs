@@ -84,11 +84,11 @@ impl AlertingLab {
         })
     }
 
-    /// Waits until Prometheus scrapes the mock, so the scenario switch that follows is what it sees.
-    async fn wait_for_the_mock(&self) {
+    /// Waits until Prometheus scrapes `job`, so what the test does next is what it sees.
+    async fn wait_for_up(&self, job: &str) {
         self.prometheus
             .wait_for(
-                "up{job=\"model_mock\"}",
+                &format!("up{{job=\"{job}\"}}"),
                 Duration::from_secs(30),
                 |result| {
                     result
@@ -173,7 +173,7 @@ async fn a_spike_reaches_discord_as_firing_then_resolved_and_nothing_else() {
         test,
         AlertingLab::start("alerting-sink", &mock, &webhook_url).await
     );
-    lab.wait_for_the_mock().await;
+    lab.wait_for_up("model_mock").await;
     let messages = || async {
         let body = crate::support::get_text(&sink.url("/api/messages")).await;
         serde_json::from_str::<Vec<Value>>(&body).expect("a JSON list")
@@ -245,7 +245,7 @@ async fn a_rate_limited_then_failing_discord_still_gets_the_alert_once() {
         test,
         AlertingLab::start("alerting-faults", &mock, &discord.webhook_url()).await
     );
-    lab.wait_for_the_mock().await;
+    lab.wait_for_up("model_mock").await;
 
     assert!(mock.switch("spike").await.status().is_success());
     let delivered = wait_until(
@@ -310,17 +310,7 @@ async fn real_cpu_load_fires_the_node_cpu_alert() {
         test,
         AlertingLab::start_with("alerting-node", lab, &sink.url("/api/webhooks/2/node")).await
     );
-    lab.prometheus
-        .wait_for(
-            "up{job=\"node_exporter\"}",
-            Duration::from_secs(30),
-            |result| {
-                result
-                    .first()
-                    .is_some_and(|series| series["value"][1] == "1")
-            },
-        )
-        .await;
+    lab.wait_for_up("node_exporter").await;
 
     // Every CPU busy for at most two minutes (stress-ng stops by itself if this test dies).
     let _load = Load(

@@ -27,6 +27,9 @@ pub enum ConfigError {
     Value { path: String, problem: String },
 }
 
+/// The longest duration a lab config takes (a year): beyond, nothing in a lab makes sense.
+const MAX_SECONDS: u64 = 365 * 86_400;
+
 /// A Prometheus duration such as `5s`, `1m30s` or `3m`, kept as written and as seconds.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(try_from = "String")]
@@ -74,6 +77,8 @@ impl TryFrom<String> for PromDuration {
             || format!("{text:?} is not a duration: write it as 5s, 30s, 3m, 1h or 1m30s");
         let mut seconds = 0_u64;
         let mut digits = String::new();
+        // Units largest first, each once, as Prometheus reads them (`1m30s`, not `30s1m`).
+        let mut largest_allowed = u64::MAX;
         for c in text.chars() {
             if c.is_ascii_digit() {
                 digits.push(c);
@@ -86,8 +91,16 @@ impl TryFrom<String> for PromDuration {
                 'd' => 86_400,
                 _ => return Err(invalid()),
             };
+            if unit >= largest_allowed {
+                return Err(invalid());
+            }
+            largest_allowed = unit;
             let amount: u64 = digits.parse().map_err(|_| invalid())?;
-            seconds += amount * unit;
+            seconds = amount
+                .checked_mul(unit)
+                .and_then(|part| seconds.checked_add(part))
+                .filter(|total| *total <= MAX_SECONDS)
+                .ok_or_else(|| format!("{text:?} is too long: a lab waits at most 365d"))?;
             digits.clear();
         }
         if !digits.is_empty() || seconds == 0 {
@@ -354,7 +367,18 @@ mod tests {
             assert_eq!(PromDuration::from_seconds(seconds).to_string(), text);
         }
         assert_eq!(PromDuration::from_seconds(3725).to_string(), "1h2m5s");
-        for bad in ["", "5", "0s", "5x", "m", "1.5m", "500ms"] {
+        for bad in [
+            "",
+            "5",
+            "0s",
+            "5x",
+            "m",
+            "1.5m",
+            "500ms",
+            "30s1m",
+            "1m1m",
+            "9999999999999999h",
+        ] {
             assert!(PromDuration::try_from(bad.to_owned()).is_err(), "{bad}");
         }
     }

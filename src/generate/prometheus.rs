@@ -41,6 +41,18 @@ struct ForecastRules<'a> {
     lab: &'a LabConfig,
 }
 
+/// The first evaluation at or after `at` (rules are evaluated at multiples of `evaluation`).
+fn on_grid(at: u64, evaluation: u64) -> u64 {
+    at.div_ceil(evaluation) * evaluation
+}
+
+/// When an alert whose condition holds from `from` on fires: it turns pending at the first evaluation at
+/// or after `from`, and fires at the first evaluation at least `for` later.
+fn fires_at(from: u64, for_: u64, evaluation: u64) -> u64 {
+    let pending = on_grid(from, evaluation);
+    pending + on_grid(for_, evaluation)
+}
+
 /// A rule test's timeline: calm for a minute, a pulse (the condition true) for `for` plus two
 /// minutes, calm again. Checked just before `for` elapses, just after, and once the pulse ended.
 struct Pulse {
@@ -61,17 +73,19 @@ impl Pulse {
         let for_ = for_.seconds();
         let calm_steps = 60_u64.div_ceil(step);
         let pulse_start = (calm_steps + 1) * step;
-        let pulse_steps = (for_ + 120).div_ceil(step);
+        let fires = fires_at(pulse_start, for_, evaluation);
+        // Long enough to fire, and two minutes more.
+        let pulse_steps = (fires - pulse_start + 120).div_ceil(step);
         let pulse_end = pulse_start + (pulse_steps + 1) * step;
         Self {
             calm_steps,
             steps: pulse_steps,
             total_steps: 2 * calm_steps + pulse_steps + 2,
             lasts: PromDuration::from_seconds((pulse_steps + 1) * step),
-            // The condition holds from the first evaluation at or after the pulse starts.
-            before_for: PromDuration::from_seconds(pulse_start + for_ - evaluation.min(for_)),
-            after_for: PromDuration::from_seconds(pulse_start + for_ + evaluation),
-            after_end: PromDuration::from_seconds(pulse_end + 2 * evaluation.max(step)),
+            before_for: PromDuration::from_seconds(fires - evaluation),
+            after_for: PromDuration::from_seconds(fires),
+            // The first evaluation after the pulse sees it gone; one more for good measure.
+            after_end: PromDuration::from_seconds(on_grid(pulse_end, evaluation) + evaluation),
         }
     }
 }
@@ -128,33 +142,31 @@ impl<'a> NodeRulesTest<'a> {
         let window = lab.node.window.seconds();
         let evaluation = lab.evaluation_interval.seconds();
         let threshold = lab.node.cpu_threshold;
-        let rest_busy = (threshold * 50.0).round() / 100.0;
+        // At rest: half the threshold, rounded down to whole percents (so below it even at 1 %).
+        let rest_busy = (threshold * 50.0).floor() / 100.0;
         let load_busy = (f64::midpoint(threshold, 1.0) * 100.0).round() / 100.0;
         // Idle seconds gained per step on each CPU.
         let rest_idle = round((1.0 - rest_busy) * step as f64);
         let load_idle = round((1.0 - load_busy) * step as f64);
         let rest_steps = (2 * window).div_ceil(step);
-        let load_steps = (for_ + 3 * window).div_ceil(step);
+        let load_steps = (for_ + 2 * window + 2 * evaluation).div_ceil(step);
         let after_rest_steps = (5 * window).div_ceil(step);
-        // Each segment starts one step after the last sample of the one before.
-        let load_from = round(rest_steps as f64 * rest_idle + load_idle);
-        let rest_from = round(load_from + load_steps as f64 * load_idle + rest_idle);
+        // Each segment starts one step after the last sample of the one before. The last sample is
+        // rounded up, never down: promtool computes it with float error, and a counter that goes down by
+        // 1e-15 is a reset to Prometheus (a burst of idle seconds that would hide the load).
+        let load_from = round(ceil(rest_steps as f64 * rest_idle) + load_idle);
+        let rest_from = round(ceil(load_from + load_steps as f64 * load_idle) + rest_idle);
         let idle_values = format!(
             "0+{rest_idle}x{rest_steps} {load_from}+{load_idle}x{load_steps} {rest_from}+{rest_idle}x{after_rest_steps}"
         );
         let load_start = rest_steps * step;
         let load_end = (rest_steps + 1 + load_steps) * step;
-        // The rate crosses the threshold once the load fills a share of its window equal to the
-        // threshold (at `threshold × window`); the alert then waits for the next evaluation.
+        // The condition cannot hold before the load starts, so the alert cannot fire before
+        // `fires_at(load_start)`; it holds for sure once the window is all load, so the alert has fired
+        // by `fires_at(load_start + window)`.
         let before = for_.saturating_sub(window).max(for_ / 2);
-        let margin = ((1.0 - threshold) * window as f64).floor();
-        let after = for_
-            + window
-            + if margin >= evaluation as f64 {
-                0
-            } else {
-                evaluation
-            };
+        debug_assert!(load_start + before < fires_at(load_start, for_, evaluation));
+        let after = fires_at(load_start + window, for_, evaluation) - load_start;
         Self {
             lab,
             idle_values,
@@ -167,10 +179,19 @@ impl<'a> NodeRulesTest<'a> {
             after_for_load: PromDuration::from_seconds(after),
             before_for: PromDuration::from_seconds(load_start + before),
             after_for: PromDuration::from_seconds(load_start + after),
-            after_load: PromDuration::from_seconds(load_end + 2 * window),
-            after_load_for: PromDuration::from_seconds(2 * window),
+            after_load: PromDuration::from_seconds(
+                on_grid(load_end + window, evaluation) + evaluation,
+            ),
+            after_load_for: PromDuration::from_seconds(
+                on_grid(load_end + window, evaluation) + evaluation - load_end,
+            ),
         }
     }
+}
+
+/// Four decimals, rounded up past any float error in `value` (at most 0.0001 above it).
+fn ceil(value: f64) -> f64 {
+    ((value + 1e-7) * 10_000.0).ceil() / 10_000.0
 }
 
 /// Four decimals: values a student reads in the test files.

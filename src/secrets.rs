@@ -92,13 +92,18 @@ pub fn check_webhook_url(url: &str) -> Result<(), SecretsError> {
     Ok(())
 }
 
-/// The URL with its token hidden, for logs: `https://discord.com/api/webhooks/123/…`.
+/// The URL with its token hidden, for logs: everything after the webhook's ID goes
+/// (`https://discord.com/api/webhooks/123/…`), whatever follows the token (`/slack`, `?wait=true`).
 #[must_use]
 pub fn redact(url: &str) -> String {
-    match url.rsplit_once('/') {
-        Some((head, _token)) => format!("{head}/…"),
-        None => "…".to_owned(),
-    }
+    let Some(at) = url.find("/webhooks/") else {
+        return "…".to_owned();
+    };
+    let id_start = at + "/webhooks/".len();
+    let id_end = url[id_start..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |end| id_start + end);
+    format!("{}/…", &url[..id_end])
 }
 
 /// Writes `contents` to `path` atomically (temporary file, then rename), readable by the other
@@ -254,9 +259,16 @@ mod tests {
 
     #[test]
     fn logs_never_show_the_token() {
-        assert_eq!(
-            redact("https://discord.com/api/webhooks/123/secret"),
-            "https://discord.com/api/webhooks/123/…"
-        );
+        for url in [
+            "https://discord.com/api/webhooks/123/secret",
+            "https://discord.com/api/webhooks/123/secret/",
+            "https://discord.com/api/webhooks/123/secret/slack",
+            "https://discord.com/api/v10/webhooks/123/secret?wait=true",
+        ] {
+            let shown = redact(url);
+            assert!(!shown.contains("secret"), "{url}: {shown}");
+            assert!(shown.ends_with("/webhooks/123/…"), "{url}: {shown}");
+        }
+        assert_eq!(redact("https://example.com/hook/secret"), "…");
     }
 }

@@ -7,6 +7,8 @@
 use askama::Template;
 use serde_json::{Value, json};
 
+use crate::forecast::ModelKind;
+
 use super::{GenerateError, GeneratedFile, LabConfig};
 
 /// The data source's fixed uid: every panel names it, so the dashboards never depend on a name or on
@@ -17,16 +19,15 @@ const DATASOURCE_UID: &str = "promlab-prometheus";
 /// older Grafana reads them as they are, a newer one migrates them on load.
 const SCHEMA_VERSION: u32 = 41;
 
-/// The forecaster's models, as the model picker lists them; the first is the default.
-const FORECAST_MODELS: [&str; 7] = [
-    "fourier",
-    "prophet",
-    "ets",
-    "mstl",
-    "arima",
-    "lstm",
-    "seasonal_naive",
-];
+/// The model the forecasts dashboard shows first.
+const DEFAULT_MODEL: &str = "fourier";
+
+/// The forecaster's models, as the model picker lists them: the default first, then the others.
+fn forecast_models() -> Vec<&'static str> {
+    let mut models: Vec<&'static str> = ModelKind::ALL.iter().map(|kind| kind.name()).collect();
+    models.sort_by_key(|model| *model != DEFAULT_MODEL);
+    models
+}
 
 #[derive(Template)]
 #[template(path = "grafana/datasources.yml", escape = "none")]
@@ -642,14 +643,15 @@ const LOWER_EXPR: &str = r#"predicted_values_${model}_yhat_lower{job="model_mock
 const ANOMALY_EXPR: &str = r#"predicted_values_${model}_anomaly{job="model_mock"}"#;
 
 fn forecasts_dashboard(lab: &LabConfig) -> Value {
+    let models = forecast_models();
     let model = json!({
         "type": "custom",
         "name": "model",
         "label": "Model",
         "description": "The forecasting model whose predictions the panels show: the forecaster serves predicted_values_<model> and its bounds for each.",
-        "query": FORECAST_MODELS.join(","),
-        "current": { "selected": true, "text": FORECAST_MODELS[0], "value": FORECAST_MODELS[0] },
-        "options": FORECAST_MODELS
+        "query": models.join(","),
+        "current": { "selected": true, "text": models[0], "value": models[0] },
+        "options": models
             .iter()
             .enumerate()
             .map(|(index, model)| json!({ "selected": index == 0, "text": model, "value": model }))

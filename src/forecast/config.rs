@@ -31,6 +31,9 @@ pub enum ConfigError {
     Value { path: String, problem: String },
 }
 
+/// The most points a history or a forecast holds (Prometheus' limit per series and query).
+const MAX_STEPS: usize = 11_000;
+
 /// A duration written like `15s`, `1h` or `500ms`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(try_from = "String")]
@@ -257,6 +260,19 @@ impl ForecastFile {
                 humantime::format_duration(step)
             )));
         }
+        // Prometheus answers at most 11,000 points per series and query; the horizon is held to the same.
+        for (key, duration) in [
+            ("training_window", self.training_window.0),
+            ("horizon", self.horizon.0),
+        ] {
+            if steps(duration) > MAX_STEPS as f64 {
+                return Err(invalid(format!(
+                    "{key} ({}) is more than {MAX_STEPS} steps of {}: Prometheus answers at most that many points; lengthen step or shorten {key}",
+                    humantime::format_duration(duration),
+                    humantime::format_duration(step)
+                )));
+            }
+        }
         if self.horizon.0 < step || self.retrain_interval.0 < step {
             return Err(invalid(
                 "horizon and retrain_interval must each be at least one step".to_owned(),
@@ -369,6 +385,11 @@ mod tests {
             ("targets: [{query: 'rate(x[1m])'}]\n", "give it a `name:`"),
             ("seasonal_naive: {season: 15s}\n", "at least two steps"),
             ("step: fast\n", "\"fast\" is not a duration"),
+            (
+                "training_window: 2d\n",
+                "training_window (2days) is more than 11000 steps",
+            ),
+            ("horizon: 10000h\n", "is more than 11000 steps of 15s"),
             ("stepp: 1s\n", "unknown field `stepp`"),
         ] {
             let error = parse(text).unwrap_err().to_string();

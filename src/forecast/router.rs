@@ -175,6 +175,17 @@ fn encode_health(encoder: &mut Encoder, inner: &Inner) {
         Some("percent"),
         errors.iter().map(|(l, v)| (&l[..], *v)),
     );
+    let refused: Vec<[(&str, &str); 1]> = health
+        .target_errors
+        .keys()
+        .map(|query| [("target", query.as_str())])
+        .collect();
+    encoder.gauge(
+        "forecaster_target_refused",
+        "1 for each target whose query Prometheus refused at the last training (see the logs).",
+        None,
+        refused.iter().map(|labels| (&labels[..], 1.0)),
+    );
     encoder.counter(
         "forecaster_training_failures",
         "Training cycles that failed because Prometheus did not answer.",
@@ -381,7 +392,17 @@ async fn page(State(app): State<App>) -> Page {
     app.state.read(|inner| Page {
         prometheus: app.settings.prometheus_url.clone(),
         health: if inner.health.prometheus_up {
-            "Prometheus answers".to_owned()
+            let refused: Vec<String> = inner
+                .health
+                .target_errors
+                .iter()
+                .map(|(query, error)| format!("{query}: {error}"))
+                .collect();
+            if refused.is_empty() {
+                "Prometheus answers".to_owned()
+            } else {
+                format!("Prometheus answers, but refuses {}", refused.join("; "))
+            }
         } else {
             format!(
                 "Prometheus does not answer: {}",

@@ -57,6 +57,8 @@ pub enum Status {
 /// One series the forecaster follows.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SeriesState {
+    /// The target (its query) the series came from.
+    pub target: String,
     /// The labels its predictions carry: the source's, without `__name__`, plus `metric`.
     pub labels: Labels,
     pub status: Status,
@@ -91,6 +93,8 @@ pub struct Health {
     pub model_failures: u64,
     /// Targets that matched more series than `max_series`: (query, matched).
     pub capped: Vec<(String, usize)>,
+    /// Targets Prometheus refused (a bad query): query and error. Their last series stay served.
+    pub target_errors: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Default)]
@@ -145,6 +149,7 @@ mod tests {
     #[test]
     fn an_actual_outside_the_band_is_an_anomaly() {
         let mut series = SeriesState {
+            target: "model_result".to_owned(),
             labels: Labels::new(),
             status: Status::Ready,
             history: Vec::new(),

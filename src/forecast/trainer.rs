@@ -1,6 +1,7 @@
 //! The schedule's work: pull each target's history, fit every model on every series (off the async
 //! threads), and swap the results in; and, every step, the latest actual values for the anomaly flags.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::config::{Settings, Target};
@@ -37,6 +38,7 @@ pub fn output_labels(target: &Target, source: &Labels) -> Labels {
 /// the whole history.
 #[must_use]
 pub fn fit_series(
+    target: &str,
     labels: Labels,
     history: &History,
     settings: &Settings,
@@ -45,6 +47,7 @@ pub fn fit_series(
     let n = history.values.len();
     let page_from = n.saturating_sub(PAGE_HISTORY);
     let mut series = SeriesState {
+        target: target.to_owned(),
         labels,
         status: Status::WarmingUp {
             have: n,
@@ -111,15 +114,26 @@ pub(super) async fn train_once(
     let step = settings.step.as_secs_f64();
     let mut histories = Vec::new();
     let mut capped = Vec::new();
+    let mut refused = BTreeMap::new();
     for target in &settings.targets {
-        let mut found = client
+        let range = client
             .query_range(
                 &target.query,
                 now - settings.training_window.as_secs_f64(),
                 now,
                 settings.step,
             )
-            .await?;
+            .await;
+        let mut found = match range {
+            Ok(found) => found,
+            // Nothing answers: the whole cycle waits for Prometheus.
+            Err(error @ PromError::Unreachable { .. }) => return Err(error),
+            // A bad query is this target's problem: the others go on.
+            Err(error) => {
+                refused.insert(target.query.clone(), error.to_string());
+                continue;
+            }
+        };
         found.sort_by(|a, b| a.labels.cmp(&b.labels));
         if found.len() > settings.max_series {
             capped.push((target.query.clone(), found.len()));
@@ -127,6 +141,7 @@ pub(super) async fn train_once(
         }
         for series in found {
             histories.push((
+                target.query.clone(),
                 output_labels(target, &series.labels),
                 clean(&series.points, step),
             ));
@@ -141,17 +156,27 @@ pub(super) async fn train_once(
             .collect();
         histories
             .into_iter()
-            .map(|(labels, history)| fit_series(labels, &history, &fitting, &models))
+            .map(|(target, labels, history)| {
+                fit_series(&target, labels, &history, &fitting, &models)
+            })
             .collect::<Vec<_>>()
     })
-    .await
-    .expect("fitting never panics");
+    .await;
+    let fitted = match fitted {
+        Ok(fitted) => fitted,
+        Err(error) => {
+            // A model bug must not stop the schedule: the last forecasts stay, the next cycle retries.
+            tracing::error!(%error, "fitting failed; keeping the last forecasts");
+            state.write(|inner| inner.health.model_failures += 1);
+            return Ok(());
+        }
+    };
     let duration = started.elapsed().as_secs_f64();
     for (query, matched) in &capped {
         tracing::warn!(%query, matched, kept = settings.max_series, "the target matches more series than max_series: the first ones by label are forecast");
     }
     state.write(|inner| {
-        let mut series = std::collections::BTreeMap::new();
+        let mut series = BTreeMap::new();
         for mut fresh in fitted {
             inner.health.model_failures += fresh.model_errors.len() as u64;
             // The observer's latest actual is newer than the history's last point.
@@ -162,6 +187,23 @@ pub(super) async fn train_once(
             }
             series.insert(fresh.labels.clone(), fresh);
         }
+        // A refused target keeps its last series (until their forecasts run out).
+        for previous in inner.series.values() {
+            if refused.contains_key(&previous.target) {
+                series.insert(previous.labels.clone(), previous.clone());
+            }
+        }
+        for (query, error) in &refused {
+            if inner.health.target_errors.get(query) != Some(error) {
+                tracing::warn!(%query, %error, "Prometheus refuses this target's query: fix it in the forecaster config");
+            }
+        }
+        for query in inner.health.target_errors.keys() {
+            if !refused.contains_key(query) {
+                tracing::info!(%query, "the target's query is answered again");
+            }
+        }
+        inner.health.target_errors = refused;
         inner.series = series;
         inner.health.last_success = Some(now);
         inner.health.last_duration_seconds = duration;
@@ -170,7 +212,8 @@ pub(super) async fn train_once(
     Ok(())
 }
 
-/// The latest actual value of every followed series (for the anomaly flags).
+/// The latest actual value of every followed series (for the anomaly flags). Only an unreachable
+/// Prometheus is an error; a refused query is the trainer's to report.
 pub(super) async fn observe_once(
     client: &PromClient,
     targets: &[Target],
@@ -178,7 +221,12 @@ pub(super) async fn observe_once(
 ) -> Result<(), PromError> {
     let mut latest = Vec::new();
     for target in targets {
-        for sample in client.query(&target.query).await? {
+        let samples = match client.query(&target.query).await {
+            Ok(samples) => samples,
+            Err(error @ PromError::Unreachable { .. }) => return Err(error),
+            Err(_) => continue,
+        };
+        for sample in samples {
             if sample.value.is_finite() {
                 latest.push((
                     output_labels(target, &sample.labels),
@@ -297,7 +345,7 @@ mod tests {
             filled: 0,
             cut: false,
         };
-        let warming = fit_series(Labels::new(), &short, &settings, &models());
+        let warming = fit_series("model_result", Labels::new(), &short, &settings, &models());
         assert_eq!(warming.status, Status::WarmingUp { have: 5, need: 20 });
         assert!(warming.forecasts.is_empty());
 
@@ -311,7 +359,7 @@ mod tests {
             filled: 0,
             cut: false,
         };
-        let ready = fit_series(Labels::new(), &long, &settings, &models());
+        let ready = fit_series("model_result", Labels::new(), &long, &settings, &models());
         assert_eq!(ready.status, Status::Ready);
         assert_eq!(ready.forecasts.len(), 2);
         for forecast in &ready.forecasts {

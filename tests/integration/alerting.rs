@@ -223,10 +223,13 @@ async fn a_spike_reaches_discord_as_firing_then_resolved_and_nothing_else() {
         "exactly one firing and one resolved message: {titles:#?}"
     );
     let page = crate::support::get_text(&sink.url("/")).await;
-    assert!(
-        page.find("[RESOLVED]") < page.find("[FIRING:1]"),
-        "newest first: {page}"
-    );
+    let resolved_at = page
+        .find("[RESOLVED]")
+        .expect("the page shows the resolved message");
+    let firing_at = page
+        .find("[FIRING:1]")
+        .expect("the page shows the firing message");
+    assert!(resolved_at < firing_at, "newest first: {page}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

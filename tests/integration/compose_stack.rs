@@ -122,7 +122,8 @@ impl Stack {
         loop {
             let mut states = Vec::new();
             for service in &self.services {
-                let id = self.must(&["ps", "-q", service]).trim().to_owned();
+                // `-a`: `secrets` has exited, and compose v2 lists running containers only.
+                let id = self.must(&["ps", "-a", "-q", service]).trim().to_owned();
                 let format = if *service == "secrets" {
                     "{{.State.Status}} {{.State.ExitCode}}"
                 } else {

@@ -450,7 +450,8 @@ async fn every_panel_query_finds_series_in_prometheus_scraping_the_lab() {
         Stack::start().await
     );
     let queries = panel_queries(&dashboards());
-    assert!(queries.len() > 50, "{queries:#?}");
+    // Every panel of the three dashboards, the forecasts ones once per model the picker offers.
+    assert!(queries.len() >= 37, "{queries:#?}");
     let limit = Duration::from_secs(90);
     let missing = unanswered(&stack.prometheus, &queries, limit).await;
     assert!(

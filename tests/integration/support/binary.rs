@@ -99,6 +99,13 @@ impl Serving {
         format!("http://{}{path}", self.address)
     }
 
+    /// The log lines written since the last call (or since it started listening), without waiting.
+    pub fn take_lines(&mut self) -> Vec<String> {
+        let mut lines = std::mem::take(&mut self.lines);
+        lines.extend(self.received.try_iter());
+        lines
+    }
+
     /// Sends SIGTERM (what `docker stop` sends) and returns how the process ended and all it logged.
     pub fn terminate(mut self) -> (ExitStatus, Vec<String>) {
         let sent = Command::new("kill")

@@ -64,7 +64,8 @@ pub struct ForecastFile {
     pub max_series: usize,
     pub min_points: usize,
     pub fourier: FourierSection,
-    pub seasonal_naive: SeasonalNaiveSection,
+    /// The season of `seasonal_naive` and `mstl`; detected from each series when absent.
+    pub season: Option<HumanDuration>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -91,13 +92,6 @@ pub struct FourierSection {
     pub harmonics: usize,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct SeasonalNaiveSection {
-    /// The season; detected from each series when absent.
-    pub season: Option<HumanDuration>,
-}
-
 impl Default for ForecastFile {
     fn default() -> Self {
         Self {
@@ -121,7 +115,7 @@ impl Default for ForecastFile {
             max_series: 100,
             min_points: 20,
             fourier: FourierSection::default(),
-            seasonal_naive: SeasonalNaiveSection::default(),
+            season: None,
         }
     }
 }
@@ -205,7 +199,10 @@ impl ForecastFile {
     /// The models and the targets: present, unique, and each target's series nameable.
     fn check_lists(&self) -> Result<(), String> {
         if self.models.is_empty() {
-            return Err("models is empty: name at least one (seasonal_naive, fourier)".to_owned());
+            return Err(
+                "models is empty: name at least one (seasonal_naive, fourier, ets, mstl)"
+                    .to_owned(),
+            );
         }
         if let Some(repeated) = self
             .models
@@ -290,13 +287,11 @@ impl ForecastFile {
                 "max_series and fourier.harmonics must be at least 1".to_owned(),
             ));
         }
-        let season = match self.seasonal_naive.season {
+        let season = match self.season {
             Some(season) => {
                 let season_steps = whole_steps(season.0.as_secs_f64(), step.as_secs_f64());
                 if season_steps < 2 {
-                    return Err(invalid(
-                        "seasonal_naive.season must span at least two steps".to_owned(),
-                    ));
+                    return Err(invalid("season must span at least two steps".to_owned()));
                 }
                 Some(season_steps)
             }
@@ -354,10 +349,7 @@ mod tests {
         assert_eq!(settings.prometheus_url, "http://prometheus:9090");
         assert_eq!(settings.targets[0].query, "model_result");
         assert_eq!(settings.horizon_steps(), 40);
-        assert_eq!(
-            settings.models,
-            [ModelKind::SeasonalNaive, ModelKind::Fourier]
-        );
+        assert_eq!(settings.models, ModelKind::ALL);
     }
 
     #[test]
@@ -383,7 +375,7 @@ mod tests {
             ("models: [fourier, fourier]\n", "names fourier twice"),
             ("models: [prophet]\n", "unknown variant `prophet`"),
             ("targets: [{query: 'rate(x[1m])'}]\n", "give it a `name:`"),
-            ("seasonal_naive: {season: 15s}\n", "at least two steps"),
+            ("season: 15s\n", "at least two steps"),
             ("step: fast\n", "\"fast\" is not a duration"),
             (
                 "training_window: 2d\n",

@@ -2,12 +2,14 @@
 //! every series its targets match, and serves what they predict (with bounds and anomaly flags) as
 //! Prometheus metrics, and on a page.
 //!
-//! Models sit behind one trait ([`Model`]); today `seasonal_naive` (the baseline) and `fourier`.
+//! Models sit behind one trait ([`Model`]): `seasonal_naive` (the baseline), `fourier`, `ets`, `mstl`.
 
 mod config;
+mod ets;
 mod fourier;
 mod history;
 mod model;
+mod mstl;
 mod router;
 mod seasonal_naive;
 mod state;

@@ -1,6 +1,8 @@
 //! The seam every forecasting model sits behind: history in, a forecast with an interval out.
 
+use super::ets::Ets;
 use super::fourier::Fourier;
+use super::mstl::Mstl;
 use super::seasonal_naive::SeasonalNaive;
 
 /// What a model predicts for the `horizon` steps after the history: a point and an interval per step.
@@ -33,6 +35,9 @@ pub enum ModelError {
         need: usize,
         have: usize,
     },
+    /// The model's own fitting or prediction failed.
+    #[error("{model} failed: {reason}")]
+    Failed { model: &'static str, reason: String },
     /// A value is NaN or infinite (the caller cleans the history first).
     #[error("{model} got a value that is not finite at position {at}")]
     NotFinite { model: &'static str, at: usize },
@@ -54,16 +59,20 @@ pub trait Model: Send + Sync + std::fmt::Debug {
 pub enum ModelKind {
     SeasonalNaive,
     Fourier,
+    Ets,
+    Mstl,
 }
 
 impl ModelKind {
-    pub const ALL: [Self; 2] = [Self::SeasonalNaive, Self::Fourier];
+    pub const ALL: [Self; 4] = [Self::SeasonalNaive, Self::Fourier, Self::Ets, Self::Mstl];
 
     #[must_use]
     pub fn name(self) -> &'static str {
         match self {
             Self::SeasonalNaive => "seasonal_naive",
             Self::Fourier => "fourier",
+            Self::Ets => "ets",
+            Self::Mstl => "mstl",
         }
     }
 }
@@ -73,7 +82,7 @@ impl ModelKind {
 pub struct ModelSettings {
     /// Fourier: harmonics kept.
     pub harmonics: usize,
-    /// Seasonal naive: the season in steps; `None` detects it.
+    /// Seasonal naive and MSTL: the season in steps; `None` detects it.
     pub season: Option<usize>,
 }
 
@@ -83,6 +92,8 @@ pub fn build(kind: ModelKind, settings: ModelSettings) -> Box<dyn Model> {
     match kind {
         ModelKind::SeasonalNaive => Box::new(SeasonalNaive::new(settings.season)),
         ModelKind::Fourier => Box::new(Fourier::new(settings.harmonics)),
+        ModelKind::Ets => Box::new(Ets),
+        ModelKind::Mstl => Box::new(Mstl::new(settings.season)),
     }
 }
 

@@ -361,13 +361,16 @@ mod tests {
         };
         let ready = fit_series("model_result", Labels::new(), &long, &settings, &models());
         assert_eq!(ready.status, Status::Ready);
-        assert_eq!(ready.forecasts.len(), 2);
+        assert_eq!(ready.forecasts.len(), ModelKind::ALL.len());
         for forecast in &ready.forecasts {
             assert!((forecast.start - (1000.0 + 200.0 * 15.0)).abs() < 1e-9);
             assert_eq!(forecast.forecast.len(), settings.horizon_steps());
             let error = forecast.holdout_smape.expect("a holdout");
+            // Non-seasonal ETS cannot follow a sine: it only has to be measured; the seasonal
+            // models must get the sine right.
+            let bound = if forecast.model == "ets" { 200.0 } else { 5.0 };
             assert!(
-                error < 5.0,
+                error < bound,
                 "{}: sMAPE {error} on a clean sine",
                 forecast.model
             );

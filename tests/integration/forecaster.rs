@@ -58,7 +58,7 @@ async fn wait_for_metrics(
 
 /// Every model predicts the series, with a band around the point and a holdout error.
 fn assert_predictions(metrics: &str, source: &[&str]) {
-    for model in ["seasonal_naive", "fourier"] {
+    for model in ["seasonal_naive", "fourier", "ets", "mstl"] {
         let point =
             sample(metrics, &format!("predicted_values_{model}"), source).expect("a prediction");
         let upper = sample(
@@ -198,7 +198,7 @@ async fn the_forecaster_learns_from_prometheus_flags_a_spike_and_survives_an_out
     // the samples scraped since the switch only.
     let switched = std::time::Instant::now();
     assert!(mock.switch("spike").await.status().is_success());
-    for model in ["seasonal_naive", "fourier"] {
+    for model in ["seasonal_naive", "fourier", "ets", "mstl"] {
         let deadline = switched + Duration::from_secs(30);
         loop {
             let since = switched.elapsed().as_secs().max(1);

@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use std::path::PathBuf;
 
-use crate::forecast::ForecastConfig;
+use crate::forecast::{BacktestConfig, ForecastConfig, ModelKind};
 use crate::generate::GenerateConfig;
 use crate::logging::LogFormat;
 use crate::mock::{MockConfig, Scenario};
@@ -95,7 +95,11 @@ impl From<GenerateArgs> for GenerateConfig {
 }
 
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct ForecastArgs {
+    #[command(subcommand)]
+    pub action: Option<ForecastAction>,
+
     /// The forecaster config (every key optional; see forecaster.yaml). Without it, the lab's defaults.
     #[arg(long, env = "PROMLAB_FORECAST_CONFIG")]
     pub config: Option<PathBuf>,
@@ -107,6 +111,72 @@ pub struct ForecastArgs {
     /// Prometheus to pull history from, e.g. http://prometheus:9090 (overrides the config file).
     #[arg(long, env = "PROMLAB_PROMETHEUS_URL")]
     pub prometheus_url: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ForecastAction {
+    /// Score every model on a recorded series (CSV timestamp,value) by rolling-origin evaluation.
+    Backtest(BacktestArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BacktestArgs {
+    /// The series: `timestamp,value` lines (unix seconds or 2014-07-01 00:30:00, UTC); a header is skipped.
+    #[arg(long, env = "PROMLAB_BACKTEST_CSV")]
+    pub csv: PathBuf,
+
+    /// Models to score, comma-separated (seasonal_naive, fourier, ets, mstl; the baseline is always useful).
+    #[arg(long, env = "PROMLAB_BACKTEST_MODELS", value_delimiter = ',', value_parser = parse_model, default_value = "seasonal_naive,fourier,ets,mstl")]
+    pub models: Vec<ModelKind>,
+
+    /// Steps forecast at each origin.
+    #[arg(long, env = "PROMLAB_BACKTEST_HORIZON", default_value_t = 24)]
+    pub horizon: usize,
+
+    /// How many origins, spaced a horizon apart at the end of the series.
+    #[arg(long, env = "PROMLAB_BACKTEST_ORIGINS", default_value_t = 8)]
+    pub origins: usize,
+
+    /// Points of history each fit sees.
+    #[arg(long, env = "PROMLAB_BACKTEST_TRAIN", default_value_t = 1000)]
+    pub train: usize,
+
+    /// The season in steps (detected when absent).
+    #[arg(long, env = "PROMLAB_BACKTEST_SEASON")]
+    pub season: Option<usize>,
+
+    /// Harmonics the fourier model keeps.
+    #[arg(long, env = "PROMLAB_BACKTEST_HARMONICS", default_value_t = 10)]
+    pub harmonics: usize,
+
+    /// Probability of the prediction intervals whose coverage is measured.
+    #[arg(long, env = "PROMLAB_BACKTEST_LEVEL", default_value_t = 0.95)]
+    pub level: f64,
+}
+
+impl From<BacktestArgs> for BacktestConfig {
+    fn from(args: BacktestArgs) -> Self {
+        Self {
+            csv: args.csv,
+            models: args.models,
+            horizon: args.horizon,
+            origins: args.origins,
+            train: args.train,
+            season: args.season,
+            harmonics: args.harmonics.max(1),
+            level: args.level,
+        }
+    }
+}
+
+fn parse_model(text: &str) -> Result<ModelKind, String> {
+    ModelKind::ALL
+        .into_iter()
+        .find(|kind| kind.name() == text.trim())
+        .ok_or_else(|| {
+            let names: Vec<&str> = ModelKind::ALL.iter().map(|kind| kind.name()).collect();
+            format!("unknown model {text:?}: choose among {}", names.join(", "))
+        })
 }
 
 impl From<ForecastArgs> for ForecastConfig {

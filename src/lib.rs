@@ -63,6 +63,13 @@ pub fn run(cli: Cli) -> Result<(), Error> {
                 mock::run(&args.into(), serve::shutdown_signal()).await?;
                 tracing::info!("model mock stopped");
             }
+            Command::Forecast(cli::ForecastArgs {
+                action: Some(cli::ForecastAction::Backtest(args)),
+                ..
+            }) => {
+                // The report on standard output, ready to paste into a lab report.
+                print!("{}", forecast::backtest(&args.into())?);
+            }
             Command::Forecast(args) => {
                 forecast::run(&args.into(), serve::shutdown_signal()).await?;
                 tracing::info!("forecaster stopped");

@@ -11,7 +11,11 @@ const NAME: &str = "fourier";
 /// Fewer points than this carry no frequency worth extrapolating.
 const MIN_POINTS: usize = 8;
 
-/// The `harmonics` strongest frequencies of `y` (cycles per step), its mean excluded. train-prometheus
+/// How far above the median power a harmonic must stand to be kept.
+const SIGNIFICANCE: f64 = 11.0;
+
+/// At most `harmonics` of the strongest frequencies of `y` (cycles per step) that stand out of its noise,
+/// its mean excluded. train-prometheus
 /// keeps the lowest ones instead, which misses any season shorter than n / harmonics steps (5 minutes in
 /// an hour of 15 s steps with 10 harmonics).
 fn strongest_frequencies(y: &[f64], harmonics: usize) -> Vec<f64> {
@@ -26,6 +30,13 @@ fn strongest_frequencies(y: &[f64], harmonics: usize) -> Vec<f64> {
             .total_cmp(&spectrum[a].norm())
             .then(a.cmp(&b))
     });
+    // Only harmonics that stand out of the noise: in white noise a bin's power is exponential, so one
+    // above 11 × the median power (7.6 × the mean) turns up by chance in about 5 % of 100-bin spectra.
+    // Extrapolating noise peaks would only add error.
+    let mut powers: Vec<f64> = bins.iter().map(|&k| spectrum[k].norm_sqr()).collect();
+    powers.sort_by(f64::total_cmp);
+    let median = powers.get(powers.len() / 2).copied().unwrap_or(0.0);
+    bins.retain(|&k| spectrum[k].norm_sqr() > SIGNIFICANCE * median);
     bins.truncate(harmonics);
     bins.sort_unstable();
     bins.into_iter().map(|k| k as f64 / n as f64).collect()
@@ -158,7 +169,13 @@ impl Model for Fourier {
                 .map(|(x, c)| x * c)
                 .sum::<f64>()
         };
-        let sigma = rms((0..n).map(|t| history[t] - restored(t)));
+        // The residual spread, corrected for the parameters fitted (trend and two per harmonic): the
+        // in-sample fit is closer than the data (n / (n - p)), and a prediction also carries the
+        // coefficients' own error (about 1 + p / n).
+        let parameters = coefficients.len().min(n - 1) as f64;
+        let n_points = n as f64;
+        let sigma = rms((0..n).map(|t| history[t] - restored(t)))
+            * (n_points / (n_points - parameters) * (1.0 + parameters / n_points)).sqrt();
         let width = normal_quantile(0.5 + level / 2.0) * sigma;
         let point: Vec<f64> = (n..n + horizon).map(restored).collect();
         Ok(Forecast {

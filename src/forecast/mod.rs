@@ -4,6 +4,7 @@
 //!
 //! Models sit behind one trait ([`Model`]): `seasonal_naive` (the baseline), `fourier`, `ets`, `mstl`.
 
+mod backtest;
 mod config;
 mod ets;
 mod fourier;
@@ -20,6 +21,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+pub use backtest::{BacktestConfig, BacktestError, Report, Score, read_csv};
 pub use config::{ConfigError, ForecastFile, HumanDuration, Settings, Target};
 pub use fourier::Fourier;
 pub use history::{History, MAX_FILLED_GAP, clean, whole_steps};
@@ -63,6 +65,14 @@ pub enum ForecastError {
     /// The server failed while running.
     #[error("the forecaster's server failed: {0}")]
     Serve(#[source] std::io::Error),
+    /// `promlab forecast backtest` could not run.
+    #[error(transparent)]
+    Backtest(#[from] BacktestError),
+}
+
+/// Runs `promlab forecast backtest` and returns its report.
+pub fn backtest(config: &BacktestConfig) -> Result<Report, ForecastError> {
+    Ok(backtest::run(config)?)
 }
 
 /// Reads and checks the config, flags applied.

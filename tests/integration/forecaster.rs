@@ -236,3 +236,70 @@ async fn the_forecaster_learns_from_prometheus_flags_a_spike_and_survives_an_out
     let (status, lines) = forecaster.terminate();
     assert!(status.success(), "{lines:#?}");
 }
+
+#[test]
+fn the_backtest_scores_every_model_on_real_nab_series() {
+    let test = "the_backtest_scores_every_model_on_real_nab_series";
+    let nab = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/nab");
+    if !nab.is_dir() {
+        crate::support::skip(
+            test,
+            &crate::support::Missing(format!("the NAB data is not at {}", nab.display())),
+        );
+        return;
+    }
+    for file in [
+        "realKnownCause/nyc_taxi.csv",
+        "realAWSCloudwatch/ec2_cpu_utilization_825cc2.csv",
+    ] {
+        let csv = nab.join(file).display().to_string();
+        let output = Promlab::new()
+            .args(["forecast", "backtest", "--csv", &csv])
+            .output();
+        let report = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert!(
+            output.status.success(),
+            "{file}: {}",
+            crate::support::binary::stderr(&output)
+        );
+        let rows: Vec<Vec<&str>> = report
+            .lines()
+            .filter(|line| line.starts_with("| ") && !line.starts_with("| model"))
+            .map(|line| line.trim_matches('|').split('|').map(str::trim).collect())
+            .collect();
+        let models: Vec<&str> = rows.iter().map(|row| row[0]).collect();
+        assert_eq!(
+            models,
+            ["seasonal_naive", "fourier", "ets", "mstl"],
+            "{report}"
+        );
+        for row in &rows {
+            let smape: f64 = row[1].parse().expect("an sMAPE");
+            let mase: f64 = row[2].parse().expect("a MASE");
+            let coverage: f64 = row[3].trim_end_matches('%').parse().expect("a coverage");
+            assert!((0.0..=200.0).contains(&smape), "{file}: {row:?}");
+            assert!(mase.is_finite() && mase >= 0.0, "{file}: {row:?}");
+            assert!((0.0..=100.0).contains(&coverage), "{file}: {row:?}");
+            assert_eq!(row[6], "0", "{file}: no origin failed: {row:?}");
+        }
+        assert_eq!(
+            rows[0][4], "1.00×",
+            "the baseline is the reference: {report}"
+        );
+    }
+}
+
+#[test]
+fn a_bad_backtest_file_is_named_with_its_line() {
+    let csv = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("bad-backtest.csv");
+    std::fs::write(&csv, "timestamp,value\n1404172800,1\n1404174600,one\n").unwrap();
+    let output = Promlab::new()
+        .args(["forecast", "backtest", "--csv", &csv.display().to_string()])
+        .output();
+    assert_eq!(output.status.code(), Some(1));
+    let message = crate::support::binary::stderr(&output);
+    assert!(
+        message.contains("line 3") && message.contains("\"one\" is not a number"),
+        "{message}"
+    );
+}

@@ -1,0 +1,404 @@
+//! `promlab forecast backtest`: rolling-origin evaluation of every model on a recorded series (a CSV
+//! file of `timestamp,value`): at several origins, each model is fitted on the history before the origin
+//! and scored on what came after, next to the seasonal-naive baseline.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use super::history::{History, clean};
+use super::model::{ModelKind, ModelSettings, build, smape};
+use super::seasonal_naive::detect_season;
+
+/// What `backtest` needs, free of any CLI type.
+#[derive(Debug, Clone)]
+pub struct BacktestConfig {
+    pub csv: PathBuf,
+    pub models: Vec<ModelKind>,
+    /// Steps forecast at each origin.
+    pub horizon: usize,
+    /// How many origins, spread over the end of the series.
+    pub origins: usize,
+    /// Points of history each fit sees (the most recent before the origin).
+    pub train: usize,
+    /// The season in steps; detected when absent.
+    pub season: Option<usize>,
+    pub harmonics: usize,
+    pub level: f64,
+}
+
+/// Why a backtest could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum BacktestError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    /// A line is not `timestamp,value`.
+    #[error(
+        "{path} line {line}: {problem}; write `timestamp,value` lines, the timestamp in unix seconds or as 2014-07-01 00:30:00 (UTC)"
+    )]
+    Line {
+        path: String,
+        line: usize,
+        problem: String,
+    },
+    /// Not enough points for the asked origins, horizon and training window.
+    #[error(
+        "{path} has {have} usable points; {need} are needed for {origins} origins of {horizon} steps after {train} training points: lower --origins, --horizon or --train"
+    )]
+    TooShort {
+        path: String,
+        have: usize,
+        need: usize,
+        origins: usize,
+        horizon: usize,
+        train: usize,
+    },
+}
+
+/// One model's scores, averaged over the origins where it could forecast.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Score {
+    pub model: &'static str,
+    pub smape: f64,
+    pub mase: f64,
+    /// Share of actual values inside the interval.
+    pub coverage: f64,
+    /// Mean time of one fit and forecast, in milliseconds.
+    pub millis: f64,
+    /// Origins where the model failed, with the first reason.
+    pub failures: usize,
+    pub failure: Option<String>,
+}
+
+/// The whole report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    pub source: String,
+    pub points: usize,
+    pub step_seconds: f64,
+    pub season: usize,
+    pub origins: usize,
+    pub horizon: usize,
+    pub level: f64,
+    pub scores: Vec<Score>,
+}
+
+/// Reads `timestamp,value` lines (a header line is skipped), sorted by time.
+pub fn read_csv(path: &Path) -> Result<Vec<(f64, f64)>, BacktestError> {
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| BacktestError::Read {
+        path: shown.clone(),
+        source,
+    })?;
+    let mut points = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || (index == 0 && line.to_ascii_lowercase().starts_with("timestamp")) {
+            continue;
+        }
+        let bad = |problem: String| BacktestError::Line {
+            path: shown.clone(),
+            line: index + 1,
+            problem,
+        };
+        let (at, value) = line
+            .split_once(',')
+            .ok_or_else(|| bad(format!("{line:?} has no comma")))?;
+        let at = parse_time(at.trim()).ok_or_else(|| bad(format!("{at:?} is not a timestamp")))?;
+        let value: f64 = value
+            .trim()
+            .parse()
+            .map_err(|_| bad(format!("{value:?} is not a number")))?;
+        points.push((at, value));
+    }
+    points.sort_by(|a, b| a.0.total_cmp(&b.0));
+    Ok(points)
+}
+
+fn parse_time(text: &str) -> Option<f64> {
+    if let Ok(seconds) = text.parse::<f64>() {
+        return seconds.is_finite().then_some(seconds);
+    }
+    let at = humantime::parse_rfc3339_weak(text).ok()?;
+    at.duration_since(std::time::UNIX_EPOCH)
+        .ok()
+        .map(|since| since.as_secs_f64())
+}
+
+/// The most common spacing of the points.
+fn typical_step(points: &[(f64, f64)]) -> f64 {
+    let mut steps: Vec<f64> = points
+        .windows(2)
+        .map(|w| w[1].0 - w[0].0)
+        .filter(|d| *d > 0.0)
+        .collect();
+    steps.sort_by(f64::total_cmp);
+    steps.get(steps.len() / 2).copied().unwrap_or(1.0)
+}
+
+/// Mean absolute error of the seasonal-naive forecast one step ahead, inside `train`: MASE's scale.
+fn mase_scale(train: &[f64], season: usize) -> f64 {
+    let m = season.min(train.len().saturating_sub(1)).max(1);
+    let errors: Vec<f64> = (m..train.len())
+        .map(|t| (train[t] - train[t - m]).abs())
+        .collect();
+    if errors.is_empty() {
+        f64::NAN
+    } else {
+        errors.iter().sum::<f64>() / errors.len() as f64
+    }
+}
+
+/// Runs the backtest on a cleaned history.
+#[must_use]
+pub(super) fn run_on(history: &History, config: &BacktestConfig) -> Vec<Score> {
+    let values = &history.values;
+    let n = values.len();
+    let season = config.season.unwrap_or_else(|| detect_season(values));
+    let settings = ModelSettings {
+        harmonics: config.harmonics,
+        season: Some(season),
+    };
+    // Origins evenly spaced over the last part of the series, the last one leaving a full horizon.
+    let last = n - config.horizon;
+    let spacing = config.horizon.max(1);
+    let origins: Vec<usize> = (0..config.origins).map(|k| last - k * spacing).collect();
+    config
+        .models
+        .iter()
+        .map(|kind| {
+            let model = build(*kind, settings);
+            let (mut smapes, mut mases, mut inside, mut total, mut millis) =
+                (Vec::new(), Vec::new(), 0_usize, 0_usize, 0.0);
+            let (mut failures, mut failure) = (0, None);
+            for &origin in &origins {
+                let train = &values[origin.saturating_sub(config.train)..origin];
+                let actual = &values[origin..origin + config.horizon];
+                let started = Instant::now();
+                match model.forecast(train, config.horizon, config.level) {
+                    Ok(forecast) => {
+                        millis += started.elapsed().as_secs_f64() * 1000.0;
+                        smapes.push(smape(actual, &forecast.point));
+                        let scale = mase_scale(train, season);
+                        let mae = actual
+                            .iter()
+                            .zip(&forecast.point)
+                            .map(|(a, f)| (a - f).abs())
+                            .sum::<f64>()
+                            / actual.len() as f64;
+                        mases.push(mae / scale);
+                        inside += actual
+                            .iter()
+                            .enumerate()
+                            .filter(|(h, a)| forecast.lower[*h] <= **a && **a <= forecast.upper[*h])
+                            .count();
+                        total += actual.len();
+                    }
+                    Err(error) => {
+                        failures += 1;
+                        failure.get_or_insert_with(|| error.to_string());
+                    }
+                }
+            }
+            let mean = |xs: &[f64]| {
+                if xs.is_empty() {
+                    f64::NAN
+                } else {
+                    xs.iter().sum::<f64>() / xs.len() as f64
+                }
+            };
+            let fitted = origins.len() - failures;
+            Score {
+                model: model.name(),
+                smape: mean(&smapes),
+                mase: mean(&mases),
+                coverage: if total == 0 {
+                    f64::NAN
+                } else {
+                    inside as f64 / total as f64
+                },
+                millis: if fitted == 0 {
+                    f64::NAN
+                } else {
+                    millis / fitted as f64
+                },
+                failures,
+                failure,
+            }
+        })
+        .collect()
+}
+
+/// Reads the CSV and backtests every model.
+pub(super) fn run(config: &BacktestConfig) -> Result<Report, BacktestError> {
+    let points = read_csv(&config.csv)?;
+    let step = typical_step(&points);
+    let history = clean(&points, step);
+    let need = config.train.min(32) + config.horizon * config.origins;
+    let shown = config.csv.display().to_string();
+    if config.horizon == 0 || config.origins == 0 || history.values.len() < need {
+        return Err(BacktestError::TooShort {
+            path: shown,
+            have: history.values.len(),
+            need,
+            origins: config.origins,
+            horizon: config.horizon,
+            train: config.train,
+        });
+    }
+    let season = config
+        .season
+        .unwrap_or_else(|| detect_season(&history.values));
+    let scores = run_on(
+        &history,
+        &BacktestConfig {
+            season: Some(season),
+            ..config.clone()
+        },
+    );
+    Ok(Report {
+        source: shown,
+        points: history.values.len(),
+        step_seconds: step,
+        season,
+        origins: config.origins,
+        horizon: config.horizon,
+        level: config.level,
+        scores,
+    })
+}
+
+impl std::fmt::Display for Report {
+    /// A Markdown table, the baseline's sMAPE as the reference.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let step =
+            humantime::format_duration(std::time::Duration::from_secs_f64(self.step_seconds));
+        writeln!(
+            f,
+            "Backtest of {}: {} points every {step}, season {} steps; {} origins, {} steps ahead, {}% intervals.\n",
+            self.source,
+            self.points,
+            self.season,
+            self.origins,
+            self.horizon,
+            self.level * 100.0
+        )?;
+        writeln!(
+            f,
+            "| model | sMAPE % | MASE | coverage | sMAPE vs seasonal_naive | fit+forecast ms | failed origins |"
+        )?;
+        writeln!(f, "|---|---|---|---|---|---|---|")?;
+        let baseline = self
+            .scores
+            .iter()
+            .find(|s| s.model == "seasonal_naive")
+            .map(|s| s.smape);
+        for score in &self.scores {
+            let versus = baseline
+                .filter(|b| *b > 0.0)
+                .map_or_else(|| "—".to_owned(), |b| format!("{:.2}×", score.smape / b));
+            writeln!(
+                f,
+                "| {} | {:.2} | {:.3} | {:.0}% | {versus} | {:.2} | {}{} |",
+                score.model,
+                score.smape,
+                score.mase,
+                score.coverage * 100.0,
+                score.millis,
+                score.failures,
+                score
+                    .failure
+                    .as_ref()
+                    .map_or_else(String::new, |reason| format!(" ({reason})"))
+            )?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::rngs::StdRng;
+    use rand::{Rng as _, SeedableRng as _};
+
+    fn config(models: Vec<ModelKind>) -> BacktestConfig {
+        BacktestConfig {
+            csv: PathBuf::new(),
+            models,
+            horizon: 20,
+            origins: 5,
+            train: 200,
+            season: None,
+            harmonics: 10,
+            level: 0.95,
+        }
+    }
+
+    #[test]
+    fn on_a_noisy_sine_the_seasonal_models_beat_the_naive_forecast_of_no_season() {
+        // White noise from a seeded generator: the same series on every run.
+        let mut rng = StdRng::seed_from_u64(7);
+        let values: Vec<f64> = (0..600)
+            .map(|t| {
+                5.0 + (std::f64::consts::TAU * f64::from(t) / 25.0).sin()
+                    + 0.1 * (rng.random::<f64>() - 0.5)
+            })
+            .collect();
+        let history = History {
+            start: 0.0,
+            step: 60.0,
+            values,
+            filled: 0,
+            cut: false,
+        };
+        let scores = run_on(&history, &config(ModelKind::ALL.to_vec()));
+        assert_eq!(scores.len(), 4);
+        for score in &scores {
+            assert_eq!(score.failures, 0, "{score:?}");
+            assert!((0.0..=1.0).contains(&score.coverage), "{score:?}");
+        }
+        let by = |name: &str| scores.iter().find(|s| s.model == name).unwrap().clone();
+        assert!(by("fourier").smape < 2.0, "{:?}", by("fourier"));
+        assert!(
+            by("seasonal_naive").smape < 2.0,
+            "{:?}",
+            by("seasonal_naive")
+        );
+        assert!(
+            by("ets").smape > by("fourier").smape,
+            "non-seasonal ETS cannot follow the sine"
+        );
+        assert!(by("fourier").coverage > 0.8, "{:?}", by("fourier"));
+    }
+
+    #[test]
+    fn csv_lines_are_read_in_either_time_format_and_bad_ones_named() {
+        let dir = std::env::temp_dir().join(format!("promlab-backtest-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let good = dir.join("good.csv");
+        std::fs::write(
+            &good,
+            "timestamp,value\n2014-07-01 00:30:00,2\n2014-07-01 00:00:00,1\n1404175800,3\n",
+        )
+        .unwrap();
+        let points = read_csv(&good).unwrap();
+        assert_eq!(points.len(), 3);
+        assert!((points[0].0 - 1_404_172_800.0).abs() < 1e-6 && (points[0].1 - 1.0).abs() < 1e-12);
+        let bad = dir.join("bad.csv");
+        std::fs::write(
+            &bad,
+            "timestamp,value\n2014-07-01 00:00:00,1\nyesterday,2\n",
+        )
+        .unwrap();
+        let error = read_csv(&bad).unwrap_err().to_string();
+        assert!(
+            error.contains("line 3") && error.contains("\"yesterday\" is not a timestamp"),
+            "{error}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

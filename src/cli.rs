@@ -152,6 +152,10 @@ pub struct BacktestArgs {
     /// Probability of the prediction intervals whose coverage is measured.
     #[arg(long, env = "PROMLAB_BACKTEST_LEVEL", default_value_t = 0.95)]
     pub level: f64,
+
+    /// NAB's combined_windows.json: score each model's anomaly flags against the series' labelled windows.
+    #[arg(long, env = "PROMLAB_BACKTEST_WINDOWS")]
+    pub windows: Option<PathBuf>,
 }
 
 impl From<BacktestArgs> for BacktestConfig {
@@ -165,6 +169,7 @@ impl From<BacktestArgs> for BacktestConfig {
             season: args.season,
             harmonics: args.harmonics.max(1),
             level: args.level,
+            windows: args.windows,
         }
     }
 }

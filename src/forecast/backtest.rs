@@ -24,6 +24,9 @@ pub struct BacktestConfig {
     pub season: Option<usize>,
     pub harmonics: usize,
     pub level: f64,
+    /// NAB's labelled anomaly windows (`combined_windows.json`): when given, each model's anomaly flag
+    /// (an actual value outside its band) is scored against them.
+    pub windows: Option<PathBuf>,
 }
 
 /// Why a backtest could not run.
@@ -44,6 +47,9 @@ pub enum BacktestError {
         line: usize,
         problem: String,
     },
+    /// The windows file is unreadable or has no entry for the series.
+    #[error("{path}: {problem}")]
+    Windows { path: String, problem: String },
     /// Not enough points for the asked origins, horizon and training window.
     #[error(
         "{path} has {have} usable points; {need} are needed for {origins} origins of {horizon} steps after {train} training points: lower --origins, --horizon or --train"
@@ -71,6 +77,20 @@ pub struct Score {
     /// Origins where the model failed, with the first reason.
     pub failures: usize,
     pub failure: Option<String>,
+    /// Against labelled windows, when given.
+    pub flags: Option<FlagScore>,
+}
+
+/// How a model's anomaly flags meet the labelled windows, over the whole series (forecasts a horizon
+/// at a time, every actual value judged against the band forecast for it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlagScore {
+    pub windows: usize,
+    /// Windows with at least one flag inside.
+    pub windows_flagged: usize,
+    pub flags: usize,
+    /// Flags outside every window.
+    pub flags_outside: usize,
 }
 
 /// The whole report.
@@ -227,9 +247,102 @@ pub(super) fn run_on(history: &History, config: &BacktestConfig) -> Vec<Score> {
                 },
                 failures,
                 failure,
+                flags: None,
             }
         })
         .collect()
+}
+
+/// Reads the windows of `csv` from NAB's `combined_windows.json` (keyed `folder/file.csv`).
+fn read_windows(path: &Path, csv: &Path) -> Result<Vec<(f64, f64)>, BacktestError> {
+    let shown = path.display().to_string();
+    let problem = |problem: String| BacktestError::Windows {
+        path: shown.clone(),
+        problem,
+    };
+    let text = std::fs::read_to_string(path).map_err(|error| problem(error.to_string()))?;
+    let all: std::collections::BTreeMap<String, Vec<(String, String)>> =
+        serde_json::from_str(&text)
+            .map_err(|error| problem(format!("not NAB's windows file: {error}")))?;
+    let key = csv
+        .iter()
+        .rev()
+        .take(2)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .map(|part| part.to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/");
+    let windows = all.get(&key).ok_or_else(|| {
+        problem(format!(
+            "no windows for {key:?} (keys look like realKnownCause/nyc_taxi.csv)"
+        ))
+    })?;
+    windows
+        .iter()
+        .map(|(start, end)| {
+            let parse = |text: &str| {
+                parse_time(text).ok_or_else(|| problem(format!("{text:?} is not a time")))
+            };
+            Ok((parse(start)?, parse(end)?))
+        })
+        .collect()
+}
+
+/// Scores each model's anomaly flags against `windows`: forecasts from successive origins a horizon
+/// apart, every actual value judged against the band forecast for it.
+fn score_flags(
+    history: &History,
+    config: &BacktestConfig,
+    season: usize,
+    windows: &[(f64, f64)],
+    scores: &mut [Score],
+) {
+    let values = &history.values;
+    let n = values.len();
+    let settings = ModelSettings {
+        harmonics: config.harmonics,
+        season: Some(season),
+    };
+    let first = config.train.min(n / 4).max(32);
+    let inside = |t: usize| {
+        let at = history.start + t as f64 * history.step;
+        windows
+            .iter()
+            .position(|(start, end)| *start <= at && at <= *end)
+    };
+    for (kind, score) in config.models.iter().zip(scores.iter_mut()) {
+        let model = build(*kind, settings);
+        let mut flagged_windows = vec![false; windows.len()];
+        let (mut flags, mut outside) = (0, 0);
+        let mut origin = first;
+        while origin + config.horizon <= n {
+            if let Ok(forecast) = model.forecast(
+                &values[origin.saturating_sub(config.train)..origin],
+                config.horizon,
+                config.level,
+            ) {
+                for h in 0..config.horizon {
+                    let actual = values[origin + h];
+                    if actual < forecast.lower[h] || actual > forecast.upper[h] {
+                        flags += 1;
+                        match inside(origin + h) {
+                            Some(window) => flagged_windows[window] = true,
+                            None => outside += 1,
+                        }
+                    }
+                }
+            }
+            origin += config.horizon;
+        }
+        score.flags = Some(FlagScore {
+            windows: windows.len(),
+            windows_flagged: flagged_windows.iter().filter(|flagged| **flagged).count(),
+            flags,
+            flags_outside: outside,
+        });
+    }
 }
 
 /// Reads the CSV and backtests every model.
@@ -252,13 +365,17 @@ pub(super) fn run(config: &BacktestConfig) -> Result<Report, BacktestError> {
     let season = config
         .season
         .unwrap_or_else(|| detect_season(&history.values));
-    let scores = run_on(
+    let mut scores = run_on(
         &history,
         &BacktestConfig {
             season: Some(season),
             ..config.clone()
         },
     );
+    if let Some(path) = &config.windows {
+        let windows = read_windows(path, &config.csv)?;
+        score_flags(&history, config, season, &windows, &mut scores);
+    }
     Ok(Report {
         source: shown,
         points: history.values.len(),
@@ -315,6 +432,30 @@ impl std::fmt::Display for Report {
                     .map_or_else(String::new, |reason| format!(" ({reason})"))
             )?;
         }
+        if self.scores.iter().any(|score| score.flags.is_some()) {
+            writeln!(
+                f,
+                "\nAnomaly flags (an actual value outside the band) against the labelled windows:\n"
+            )?;
+            writeln!(
+                f,
+                "| model | windows flagged | flags | flags outside every window |"
+            )?;
+            writeln!(f, "|---|---|---|---|")?;
+            for score in &self.scores {
+                if let Some(flags) = score.flags {
+                    writeln!(
+                        f,
+                        "| {} | {} of {} | {} | {} |",
+                        score.model,
+                        flags.windows_flagged,
+                        flags.windows,
+                        flags.flags,
+                        flags.flags_outside
+                    )?;
+                }
+            }
+        }
         Ok(())
     }
 }
@@ -335,6 +476,7 @@ mod tests {
             season: None,
             harmonics: 10,
             level: 0.95,
+            windows: None,
         }
     }
 
@@ -400,5 +542,36 @@ mod tests {
             "{error}"
         );
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_spike_inside_a_window_is_flagged_and_counted_there() {
+        let mut rng = StdRng::seed_from_u64(3);
+        let mut values: Vec<f64> = (0..400).map(|_| 10.0 + rng.random::<f64>()).collect();
+        values[300] = 30.0;
+        let history = History {
+            start: 0.0,
+            step: 60.0,
+            values,
+            filled: 0,
+            cut: false,
+        };
+        let config = BacktestConfig {
+            models: vec![ModelKind::SeasonalNaive],
+            ..config(Vec::new())
+        };
+        let mut scores = run_on(&history, &config);
+        let windows = [(295.0 * 60.0, 305.0 * 60.0), (100.0 * 60.0, 101.0 * 60.0)];
+        score_flags(&history, &config, 1, &windows, &mut scores);
+        let flags = scores[0].flags.expect("scored");
+        assert_eq!((flags.windows, flags.windows_flagged), (2, 1), "{flags:?}");
+        assert!(
+            flags.flags >= 1 && flags.flags_outside < flags.flags,
+            "{flags:?}"
+        );
+        assert!(
+            parse_time("2014-10-30 15:30:00.000000").is_some(),
+            "NAB's window times"
+        );
     }
 }

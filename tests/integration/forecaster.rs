@@ -290,6 +290,49 @@ fn the_backtest_scores_every_model_on_real_nab_series() {
 }
 
 #[test]
+fn the_backtest_scores_anomaly_flags_against_nabs_labelled_windows() {
+    let test = "the_backtest_scores_anomaly_flags_against_nabs_labelled_windows";
+    let nab = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/nab");
+    if !nab.is_dir() {
+        crate::support::skip(
+            test,
+            &crate::support::Missing(format!("the NAB data is not at {}", nab.display())),
+        );
+        return;
+    }
+    // The fast models only: this sweeps the whole series, a horizon at a time.
+    let csv = nab.join("realAWSCloudwatch/ec2_cpu_utilization_825cc2.csv");
+    let windows = nab.join("combined_windows.json");
+    let output = Promlab::new()
+        .args(["forecast", "backtest", "--models", "seasonal_naive,fourier"])
+        .args(["--csv", &csv.display().to_string()])
+        .args(["--windows", &windows.display().to_string()])
+        .output();
+    let report = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{}",
+        crate::support::binary::stderr(&output)
+    );
+    let flags: Vec<Vec<&str>> = report
+        .split("against the labelled windows")
+        .nth(1)
+        .expect("a flags table")
+        .lines()
+        .filter(|line| line.starts_with("| ") && !line.starts_with("| model"))
+        .map(|line| line.trim_matches('|').split('|').map(str::trim).collect())
+        .collect();
+    assert_eq!(flags.len(), 2, "{report}");
+    for row in &flags {
+        // This series has one labelled window (the CPU jump of 2014-04-15): every model sees it.
+        assert_eq!(row[1], "1 of 1", "{report}");
+        let total: usize = row[2].parse().expect("a count");
+        let outside: usize = row[3].parse().expect("a count");
+        assert!(outside < total, "{report}");
+    }
+}
+
+#[test]
 fn a_bad_backtest_file_is_named_with_its_line() {
     let csv = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("bad-backtest.csv");
     std::fs::write(&csv, "timestamp,value\n1404172800,1\n1404174600,one\n").unwrap();

@@ -2,6 +2,7 @@
 //! serves predictions that keep the source's labels (Prometheus scrapes them back), flags a spike as an
 //! anomaly, shows its forecasts in a browser, and rides out Prometheus going down.
 
+use std::fmt::Write as _;
 use std::time::Duration;
 
 use promlab::mock::Scenario;
@@ -345,4 +346,150 @@ fn a_bad_backtest_file_is_named_with_its_line() {
         message.contains("line 3") && message.contains("\"one\" is not a number"),
         "{message}"
     );
+}
+
+/// A NAB series as OpenMetrics, its timestamps shifted so that it ends a step before `now`.
+fn nab_openmetrics(csv: &std::path::Path, name: &str, now: f64) -> String {
+    let points = promlab::forecast::read_csv(csv).expect("a NAB CSV");
+    let (last, _) = *points.last().expect("points");
+    let step = points[1].0 - points[0].0;
+    let shift = now - step - last;
+    let mut text = String::from("# TYPE nab_value gauge\n");
+    for (at, value) in points {
+        let _ = writeln!(
+            text,
+            "nab_value{{series=\"{name}\"}} {value} {:.0}",
+            at + shift
+        );
+    }
+    text.push_str("# EOF\n");
+    text
+}
+
+/// Two weeks of a NAB series of AWS `CloudWatch` CPU (5-minute steps) turned into TSDB blocks by promtool,
+/// ending now; returns the folder holding `data/`.
+fn nab_tsdb(
+    nab: &std::path::Path,
+    name: &str,
+) -> Result<std::path::PathBuf, crate::support::Missing> {
+    let work = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("nab-tsdb");
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(work.join("data")).expect("the scratch folder is writable");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("a clock after 1970")
+        .as_secs_f64();
+    let csv = nab.join(format!("realAWSCloudwatch/{name}.csv"));
+    std::fs::write(work.join("nab.om"), nab_openmetrics(&csv, name, now))
+        .expect("the scratch folder is writable");
+    // Prometheus and promtool run as nobody: the folder must be theirs to write.
+    let opened = std::process::Command::new("chmod")
+        .args(["-R", "a+rwX", &work.display().to_string()])
+        .status()
+        .expect("the scratch folder is writable");
+    assert!(opened.success());
+    let (env, default) = crate::support::containers::PROMETHEUS_IMAGE;
+    let image = crate::support::containers::image(env, default)?;
+    let created = std::process::Command::new("docker")
+        .args(["run", "--rm", "--network", "none", "--volume"])
+        .arg(format!("{}:/work", work.display()))
+        .args(["--entrypoint", "promtool", &image])
+        .args([
+            "tsdb",
+            "create-blocks-from",
+            "openmetrics",
+            "/work/nab.om",
+            "/work/data",
+        ])
+        .output()
+        .expect("the scratch folder is writable");
+    assert!(
+        created.status.success(),
+        "promtool: {}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+
+    Ok(work)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_forecaster_runs_on_real_nab_history_in_a_real_prometheus() {
+    let test = "the_forecaster_runs_on_real_nab_history_in_a_real_prometheus";
+    let nab = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/nab");
+    if !nab.is_dir() {
+        crate::support::skip(
+            test,
+            &crate::support::Missing(format!("the NAB data is not at {}", nab.display())),
+        );
+        return;
+    }
+    let name = "ec2_cpu_utilization_825cc2";
+    let work = require!(test, nab_tsdb(&nab, name));
+    let port = free_port();
+    let prometheus = require!(
+        test,
+        Prometheus::start_on_data(port, "global:\n  scrape_interval: 1m\n", &work.join("data"))
+            .await
+    );
+    prometheus
+        .wait_for(
+            "count_over_time(nab_value[1d])",
+            Duration::from_secs(30),
+            |result| !result.is_empty(),
+        )
+        .await;
+    let config = work.join("forecaster.yaml");
+    std::fs::write(
+        &config,
+        "targets: [{query: nab_value}]\nstep: 5m\ntraining_window: 1d\nretrain_interval: 10m\n\
+         horizon: 1h\nmin_points: 50\n",
+    )
+    .unwrap();
+    let forecaster = Promlab::new()
+        .args([
+            "forecast",
+            "--listen",
+            "127.0.0.1:0",
+            "--config",
+            &config.display().to_string(),
+        ])
+        .args(["--prometheus-url", &format!("http://127.0.0.1:{port}")])
+        .serve();
+    let labels = [
+        format!("series=\"{name}\""),
+        "metric=\"nab_value\"".to_owned(),
+    ];
+    let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
+    let metrics = wait_for_metrics(
+        &forecaster,
+        "forecasts of the NAB series",
+        Duration::from_secs(60),
+        |metrics| {
+            ["seasonal_naive", "fourier", "ets", "mstl"]
+                .iter()
+                .all(|model| {
+                    sample(metrics, &format!("predicted_values_{model}"), &labels).is_some()
+                        && sample(
+                            metrics,
+                            "forecaster_holdout_smape_percent",
+                            &[&format!("model=\"{model}\""), labels[0]],
+                        )
+                        .is_some()
+                })
+        },
+    )
+    .await;
+    // Real CPU utilisation in percent: predictions in range, holdout errors reported per model.
+    for model in ["seasonal_naive", "fourier", "ets", "mstl"] {
+        let point =
+            sample(&metrics, &format!("predicted_values_{model}"), &labels).expect("a prediction");
+        assert!((0.0..=150.0).contains(&point), "{model}: {point}");
+        let error = sample(
+            &metrics,
+            "forecaster_holdout_smape_percent",
+            &[&format!("model=\"{model}\""), labels[0]],
+        )
+        .expect("a holdout error");
+        assert!((0.0..=200.0).contains(&error), "{model}: sMAPE {error}");
+    }
 }

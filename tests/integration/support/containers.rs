@@ -95,6 +95,25 @@ impl Prometheus {
         config: &str,
         files: &[(String, String)],
     ) -> Result<Self, Missing> {
+        Self::launch(port, config, files, None).await
+    }
+
+    /// Starts Prometheus on `port` over the TSDB in `data` (a host folder, e.g. blocks made by
+    /// `promtool tsdb create-blocks-from`), kept for 60 days.
+    pub async fn start_on_data(
+        port: u16,
+        config: &str,
+        data: &std::path::Path,
+    ) -> Result<Self, Missing> {
+        Self::launch(port, config, &[], Some(data)).await
+    }
+
+    async fn launch(
+        port: u16,
+        config: &str,
+        files: &[(String, String)],
+        data: Option<&std::path::Path>,
+    ) -> Result<Self, Missing> {
         let (env, default) = PROMETHEUS_IMAGE;
         let reference = image(env, default)?;
         let mut request = generic_image(&reference)
@@ -109,10 +128,17 @@ impl Prometheus {
                 contents.as_bytes().to_vec(),
             );
         }
+        if let Some(data) = data {
+            request = request.with_mount(testcontainers::core::Mount::bind_mount(
+                data.display().to_string(),
+                "/prometheus",
+            ));
+        }
         let container = request
             .with_cmd([
                 "--config.file=/etc/prometheus/prometheus.yml".to_owned(),
                 "--storage.tsdb.path=/prometheus".to_owned(),
+                "--storage.tsdb.retention.time=60d".to_owned(),
                 format!("--web.listen-address=127.0.0.1:{port}"),
             ])
             .with_startup_timeout(Duration::from_secs(60))

@@ -47,12 +47,20 @@ fn strongest_frequencies(y: &[f64], harmonics: usize) -> Vec<f64> {
 fn least_squares(rows: &[Vec<f64>], y: &[f64]) -> Vec<f64> {
     let p = rows.first().map_or(0, Vec::len);
     let mut system = vec![vec![0.0; p + 1]; p];
+    // X'X is symmetric: accumulate its upper triangle, then mirror it.
     for (row, target) in rows.iter().zip(y) {
-        for i in 0..p {
-            for j in 0..p {
-                system[i][j] += row[i] * row[j];
+        for (i, equation) in system.iter_mut().enumerate() {
+            let xi = row[i];
+            for (cell, xj) in equation[i..p].iter_mut().zip(&row[i..]) {
+                *cell += xi * xj;
             }
-            system[i][p] += row[i] * target;
+            equation[p] += xi * target;
+        }
+    }
+    for i in 1..p {
+        let (above, below) = system.split_at_mut(i);
+        for (j, row) in above.iter().enumerate() {
+            below[0][j] = row[i];
         }
     }
     for (i, equation) in system.iter_mut().enumerate() {
@@ -162,19 +170,19 @@ impl Model for Fourier {
         };
         let rows: Vec<Vec<f64>> = (0..n).map(regressors).collect();
         let coefficients = least_squares(&rows, history);
-        let restored = |t: usize| {
-            regressors(t)
-                .iter()
+        let combine = |row: &[f64]| {
+            row.iter()
                 .zip(&coefficients)
                 .map(|(x, c)| x * c)
                 .sum::<f64>()
         };
+        let restored = |t: usize| combine(&regressors(t));
         // The residual spread, corrected for the parameters fitted (trend and two per harmonic): the
         // in-sample fit is closer than the data (n / (n - p)), and a prediction also carries the
         // coefficients' own error (about 1 + p / n).
         let parameters = coefficients.len().min(n - 1) as f64;
         let n_points = n as f64;
-        let sigma = rms((0..n).map(|t| history[t] - restored(t)))
+        let sigma = rms(rows.iter().zip(history).map(|(row, y)| y - combine(row)))
             * (n_points / (n_points - parameters) * (1.0 + parameters / n_points)).sqrt();
         let width = normal_quantile(0.5 + level / 2.0) * sigma;
         let point: Vec<f64> = (n..n + horizon).map(restored).collect();

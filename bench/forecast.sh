@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Benchmark: fit + forecast time and sMAPE of each promlab model on one week of a 1-minute series
+# (10,080 points) with a 60-step horizon, against Python Prophet and a numpy Fourier extrapolation
+# (train-prometheus' model), all on the same series in the same run. Prints a Markdown table (also
+# bench/results/forecast.md). Targets (issue 4): the fast models at least 100x faster than Python Prophet
+# at no worse sMAPE.
+#
+# Needs: python3 with venv/pip (numpy, pandas and prophet are installed into a venv under target/), cargo.
+# Usage: bench/forecast.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+horizon=60
+venv=target/bench-venv-forecast
+if [ ! -x "$venv/bin/python" ]; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet numpy pandas prophet
+fi
+cargo build --release --quiet
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# One week of a 1-minute series with a daily season, a trend and noise (seeded), plus the horizon.
+python3 - "$work/week.csv" "$horizon" <<'PY'
+import math, random, sys
+random.seed(42)
+path, horizon = sys.argv[1], int(sys.argv[2])
+start = 1_700_000_000
+with open(path, "w") as out:
+    out.write("timestamp,value\n")
+    for t in range(10_080 + horizon):
+        value = 50 + 0.001 * t + 10 * math.sin(2 * math.pi * t / 1440) + 3 * math.sin(2 * math.pi * t / 60) + random.gauss(0, 1)
+        out.write(f"{start + 60 * t},{value:.4f}\n")
+PY
+
+# promlab: one origin at the end, the whole week as history (each model timed by the backtest itself).
+target/release/promlab forecast backtest --csv "$work/week.csv" --horizon "$horizon" --origins 1 \
+  --train 10080 > "$work/promlab.md"
+"$venv/bin/python" bench/forecast_python.py "$work/week.csv" "$horizon" > "$work/python.txt" 2>/dev/null
+
+prophet_seconds=$(awk '$1=="python_prophet" {print $2}' "$work/python.txt")
+mkdir -p bench/results
+{
+  echo "| model | fit + forecast | sMAPE % | speed vs Python Prophet |"
+  echo "|---|---|---|---|"
+  grep -E '^\| (seasonal_naive|fourier|ets|mstl) ' "$work/promlab.md" | while IFS='|' read -r _ model smape _ _ _ millis _; do
+    model=$(echo "$model" | xargs); smape=$(echo "$smape" | xargs); millis=$(echo "$millis" | xargs)
+    ratio=$(python3 -c "print(f'{$prophet_seconds / max($millis / 1000, 1e-6):,.0f}x')")
+    echo "| promlab $model | ${millis} ms | $smape | $ratio |"
+  done
+  while read -r model seconds smape; do
+    ratio=$(python3 -c "print(f'{$prophet_seconds / $seconds:,.1f}x')")
+    echo "| $model | $(python3 -c "print(f'{$seconds * 1000:.2f}')") ms | $(python3 -c "print(f'{$smape:.2f}')") | $ratio |"
+  done < "$work/python.txt"
+} > bench/results/forecast.md
+cat "$work/promlab.md" | head -1
+cat bench/results/forecast.md

@@ -4,7 +4,7 @@
 use augurs::ets::AutoETS;
 use augurs::prelude::*;
 
-use super::model::{Forecast, Model, ModelError, check_finite};
+use super::model::{Forecast, Model, ModelError, check_history, failed};
 
 const NAME: &str = "ets";
 /// `AutoETS` needs a few points per parameter it may fit.
@@ -53,18 +53,8 @@ impl Model for Ets {
         horizon: usize,
         level: f64,
     ) -> Result<Forecast, ModelError> {
-        check_finite(NAME, history)?;
-        if history.len() < MIN_POINTS {
-            return Err(ModelError::TooShort {
-                model: NAME,
-                need: MIN_POINTS,
-                have: history.len(),
-            });
-        }
-        let failed = |error: &dyn std::fmt::Display| ModelError::Failed {
-            model: NAME,
-            reason: error.to_string(),
-        };
+        check_history(NAME, history, MIN_POINTS)?;
+        let failed = failed(NAME);
         let fitted = AutoETS::non_seasonal()
             .fit(history)
             .map_err(|error| failed(&error))?;

@@ -5,7 +5,7 @@
 use rustfft::FftPlanner;
 use rustfft::num_complex::Complex;
 
-use super::model::{Forecast, Model, ModelError, check_finite, normal_quantile, rms};
+use super::model::{Forecast, Model, ModelError, check_history, normal_quantile, rms};
 
 const NAME: &str = "fourier";
 /// Fewer points than this carry no frequency worth extrapolating.
@@ -138,15 +138,8 @@ impl Model for Fourier {
         horizon: usize,
         level: f64,
     ) -> Result<Forecast, ModelError> {
-        check_finite(NAME, history)?;
+        check_history(NAME, history, MIN_POINTS)?;
         let n = history.len();
-        if n < MIN_POINTS {
-            return Err(ModelError::TooShort {
-                model: NAME,
-                need: MIN_POINTS,
-                have: n,
-            });
-        }
         // The frequencies come from the FFT of the series without its straight-line trend; then the trend
         // and those waves are fitted together by least squares (a slope fitted alone is biased by the
         // waves, and the bias would come back as a drift in the extrapolation).

@@ -97,11 +97,30 @@ pub fn build(kind: ModelKind, settings: ModelSettings) -> Box<dyn Model> {
     }
 }
 
-/// Checks that every value is finite.
-pub(super) fn check_finite(model: &'static str, history: &[f64]) -> Result<(), ModelError> {
-    match history.iter().position(|value| !value.is_finite()) {
-        Some(at) => Err(ModelError::NotFinite { model, at }),
-        None => Ok(()),
+/// Checks that every value is finite and that there are at least `need` of them.
+pub(super) fn check_history(
+    model: &'static str,
+    history: &[f64],
+    need: usize,
+) -> Result<(), ModelError> {
+    if let Some(at) = history.iter().position(|value| !value.is_finite()) {
+        return Err(ModelError::NotFinite { model, at });
+    }
+    if history.len() < need {
+        return Err(ModelError::TooShort {
+            model,
+            need,
+            have: history.len(),
+        });
+    }
+    Ok(())
+}
+
+/// A library's error as this model's failure.
+pub(super) fn failed(model: &'static str) -> impl Fn(&dyn std::fmt::Display) -> ModelError {
+    move |error| ModelError::Failed {
+        model,
+        reason: error.to_string(),
     }
 }
 

@@ -6,7 +6,7 @@ use augurs::mstl::MSTLModel;
 use augurs::prelude::*;
 
 use super::ets::from_augurs;
-use super::model::{Forecast, Model, ModelError, check_finite};
+use super::model::{Forecast, Model, ModelError, check_history, failed};
 use super::seasonal_naive::detect_season;
 
 const NAME: &str = "mstl";
@@ -36,18 +36,8 @@ impl Model for Mstl {
         horizon: usize,
         level: f64,
     ) -> Result<Forecast, ModelError> {
-        check_finite(NAME, history)?;
-        if history.len() < MIN_POINTS {
-            return Err(ModelError::TooShort {
-                model: NAME,
-                need: MIN_POINTS,
-                have: history.len(),
-            });
-        }
-        let failed = |error: &dyn std::fmt::Display| ModelError::Failed {
-            model: NAME,
-            reason: error.to_string(),
-        };
+        check_history(NAME, history, MIN_POINTS)?;
+        let failed = failed(NAME);
         // LOESS needs two whole seasons. Without them, or without a season at all, the decomposition
         // has nothing to remove and MSTL is its trend model alone: ETS.
         let season = self.season.unwrap_or_else(|| detect_season(history));

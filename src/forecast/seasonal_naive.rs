@@ -1,7 +1,7 @@
 //! `seasonal_naive`: tomorrow repeats today. Each step repeats the value one season earlier (the last
 //! value when there is no season); the baseline every other model is compared with.
 
-use super::model::{Forecast, Model, ModelError, check_finite, normal_quantile, rms};
+use super::model::{Forecast, Model, ModelError, check_history, normal_quantile, rms};
 
 const NAME: &str = "seasonal_naive";
 
@@ -61,16 +61,9 @@ impl Model for SeasonalNaive {
         horizon: usize,
         level: f64,
     ) -> Result<Forecast, ModelError> {
-        check_finite(NAME, history)?;
         let season = self.season.unwrap_or_else(|| detect_season(history)).max(1);
+        check_history(NAME, history, season + 1)?;
         let n = history.len();
-        if n < season + 1 {
-            return Err(ModelError::TooShort {
-                model: NAME,
-                need: season + 1,
-                have: n,
-            });
-        }
         // Hyndman & Athanasopoulos, 5.5: sigma_h = sigma * sqrt(k + 1), k whole seasons ahead.
         let sigma = rms((season..n).map(|t| history[t] - history[t - season]));
         let z = normal_quantile(0.5 + level / 2.0);

@@ -102,6 +102,39 @@ pub fn fit_series(
     series
 }
 
+/// Fits every series, spread over the machine's cores (each thread fits a contiguous share), in order.
+fn fit_all(histories: &[(String, Labels, History)], settings: &Settings) -> Vec<SeriesState> {
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let share = histories.len().div_ceil(threads).max(1);
+    let models = || -> Vec<Box<dyn Model>> {
+        settings
+            .models
+            .iter()
+            .map(|kind| build(*kind, settings.model_settings))
+            .collect()
+    };
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = histories
+            .chunks(share)
+            .map(|chunk| {
+                scope.spawn(move || {
+                    let models = models();
+                    chunk
+                        .iter()
+                        .map(|(target, labels, history)| {
+                            fit_series(target, labels.clone(), history, settings, &models)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| worker.join().expect("a fitting thread never panics"))
+            .collect()
+    })
+}
+
 /// One training cycle: every target's history, every model on every series. On a Prometheus error,
 /// nothing changes (the last forecasts keep being served) and the error is returned.
 pub(super) async fn train_once(
@@ -148,20 +181,7 @@ pub(super) async fn train_once(
         }
     }
     let fitting = settings.clone();
-    let fitted = tokio::task::spawn_blocking(move || {
-        let models: Vec<Box<dyn Model>> = fitting
-            .models
-            .iter()
-            .map(|kind| build(*kind, fitting.model_settings))
-            .collect();
-        histories
-            .into_iter()
-            .map(|(target, labels, history)| {
-                fit_series(&target, labels, &history, &fitting, &models)
-            })
-            .collect::<Vec<_>>()
-    })
-    .await;
+    let fitted = tokio::task::spawn_blocking(move || fit_all(&histories, &fitting)).await;
     let fitted = match fitted {
         Ok(fitted) => fitted,
         Err(error) => {

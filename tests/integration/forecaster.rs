@@ -25,6 +25,28 @@ fn scrape_config(mock: &str, forecaster: &str) -> String {
     )
 }
 
+/// `../shared/nab`, the NAB data beside the project, or why it is missing.
+fn nab_folder() -> Result<std::path::PathBuf, crate::support::Missing> {
+    let nab = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/nab");
+    if nab.is_dir() {
+        Ok(nab)
+    } else {
+        Err(crate::support::Missing(format!(
+            "the NAB data is not at {}",
+            nab.display()
+        )))
+    }
+}
+
+/// The cells of a Markdown table's data rows (its header and rule left out).
+fn table_rows(text: &str) -> Vec<Vec<&str>> {
+    text.lines()
+        .filter(|line| line.starts_with("| ") && !line.starts_with("| model"))
+        .filter(|line| !line.starts_with("|---"))
+        .map(|line| line.trim_matches('|').split('|').map(str::trim).collect())
+        .collect()
+}
+
 /// The value of the first sample of `name` whose line contains every one of `labels`.
 fn sample(metrics: &str, name: &str, labels: &[&str]) -> Option<f64> {
     metrics
@@ -241,14 +263,7 @@ async fn the_forecaster_learns_from_prometheus_flags_a_spike_and_survives_an_out
 #[test]
 fn the_backtest_scores_every_model_on_real_nab_series() {
     let test = "the_backtest_scores_every_model_on_real_nab_series";
-    let nab = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/nab");
-    if !nab.is_dir() {
-        crate::support::skip(
-            test,
-            &crate::support::Missing(format!("the NAB data is not at {}", nab.display())),
-        );
-        return;
-    }
+    let nab = require!(test, nab_folder());
     for file in [
         "realKnownCause/nyc_taxi.csv",
         "realAWSCloudwatch/ec2_cpu_utilization_825cc2.csv",
@@ -263,11 +278,7 @@ fn the_backtest_scores_every_model_on_real_nab_series() {
             "{file}: {}",
             crate::support::binary::stderr(&output)
         );
-        let rows: Vec<Vec<&str>> = report
-            .lines()
-            .filter(|line| line.starts_with("| ") && !line.starts_with("| model"))
-            .map(|line| line.trim_matches('|').split('|').map(str::trim).collect())
-            .collect();
+        let rows = table_rows(&report);
         let models: Vec<&str> = rows.iter().map(|row| row[0]).collect();
         assert_eq!(
             models,
@@ -293,14 +304,7 @@ fn the_backtest_scores_every_model_on_real_nab_series() {
 #[test]
 fn the_backtest_scores_anomaly_flags_against_nabs_labelled_windows() {
     let test = "the_backtest_scores_anomaly_flags_against_nabs_labelled_windows";
-    let nab = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/nab");
-    if !nab.is_dir() {
-        crate::support::skip(
-            test,
-            &crate::support::Missing(format!("the NAB data is not at {}", nab.display())),
-        );
-        return;
-    }
+    let nab = require!(test, nab_folder());
     // The fast models only: this sweeps the whole series, a horizon at a time.
     let csv = nab.join("realAWSCloudwatch/ec2_cpu_utilization_825cc2.csv");
     let windows = nab.join("combined_windows.json");
@@ -315,14 +319,12 @@ fn the_backtest_scores_anomaly_flags_against_nabs_labelled_windows() {
         "{}",
         crate::support::binary::stderr(&output)
     );
-    let flags: Vec<Vec<&str>> = report
-        .split("against the labelled windows")
-        .nth(1)
-        .expect("a flags table")
-        .lines()
-        .filter(|line| line.starts_with("| ") && !line.starts_with("| model"))
-        .map(|line| line.trim_matches('|').split('|').map(str::trim).collect())
-        .collect();
+    let flags = table_rows(
+        report
+            .split("against the labelled windows")
+            .nth(1)
+            .expect("a flags table"),
+    );
     assert_eq!(flags.len(), 2, "{report}");
     for row in &flags {
         // This series has one labelled window (the CPU jump of 2014-04-15): every model sees it.
@@ -415,14 +417,7 @@ fn nab_tsdb(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_forecaster_runs_on_real_nab_history_in_a_real_prometheus() {
     let test = "the_forecaster_runs_on_real_nab_history_in_a_real_prometheus";
-    let nab = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/nab");
-    if !nab.is_dir() {
-        crate::support::skip(
-            test,
-            &crate::support::Missing(format!("the NAB data is not at {}", nab.display())),
-        );
-        return;
-    }
+    let nab = require!(test, nab_folder());
     let name = "ec2_cpu_utilization_825cc2";
     let work = require!(test, nab_tsdb(&nab, name));
     let port = free_port();

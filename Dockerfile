@@ -5,16 +5,18 @@ ARG BUILDER_IMAGE=rust:1.91-slim-trixie
 ARG RUNTIME_IMAGE=debian:trixie-slim
 
 FROM ${BUILDER_IMAGE} AS build
+# The optional models the image ships (cargo features; Prophet's Stan program runs in-process).
+ARG FEATURES=prophet
 WORKDIR /src
 # Dependencies first, in a layer of their own: editing promlab's code does not rebuild them.
 COPY Cargo.toml Cargo.lock ./
 RUN mkdir src && echo 'fn main() {}' > src/main.rs && touch src/lib.rs \
- && cargo build --release --locked \
+ && cargo build --release --locked --features "$FEATURES" \
  && rm -rf src
 COPY src src
 COPY templates templates
 # COPY keeps the context's modification times, which can predate the layer above: touch, so cargo rebuilds.
-RUN touch src/main.rs src/lib.rs && cargo build --release --locked
+RUN touch src/main.rs src/lib.rs && cargo build --release --locked --features "$FEATURES"
 
 FROM ${RUNTIME_IMAGE}
 COPY --from=build /src/target/release/promlab /usr/local/bin/promlab

@@ -3,7 +3,8 @@
 # (10,080 points) with a 60-step horizon, against Python Prophet and a numpy Fourier extrapolation
 # (train-prometheus' model), all on the same series in the same run. Prints a Markdown table (also
 # bench/results/forecast.md). Targets (issue 4): the fast models at least 100x faster than Python Prophet
-# at no worse sMAPE.
+# at no worse sMAPE; promlab's Prophet (the `prophet` feature) at least 5x faster than Python's with yhat
+# within 1 %.
 #
 # Needs: python3 with venv/pip (numpy, pandas and prophet are installed into a venv under target/), cargo.
 # Usage: bench/forecast.sh
@@ -15,7 +16,7 @@ if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet numpy pandas prophet
 fi
-cargo build --release --quiet
+cargo build --release --quiet --features prophet
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -34,15 +35,25 @@ PY
 
 # promlab: one origin at the end, the whole week as history (each model timed by the backtest itself).
 target/release/promlab forecast backtest --csv "$work/week.csv" --horizon "$horizon" --origins 1 \
-  --train 10080 > "$work/promlab.md"
-"$venv/bin/python" bench/forecast_python.py "$work/week.csv" "$horizon" > "$work/python.txt" 2>/dev/null
+  --train 10080 --forecasts "$work/forecasts.csv" > "$work/promlab.md"
+"$venv/bin/python" bench/forecast_python.py "$work/week.csv" "$horizon" "$work/python-yhat.txt" \
+  > "$work/python.txt" 2>/dev/null
+# promlab's Prophet against Python's, step by step: the largest relative difference of yhat.
+yhat_difference=$(python3 - "$work/forecasts.csv" "$work/python-yhat.txt" <<'PY'
+import csv, sys
+ours = [float(row["yhat"]) for row in csv.DictReader(open(sys.argv[1])) if row["model"] == "prophet"]
+theirs = [float(line) for line in open(sys.argv[2]) if line.strip()]
+assert len(ours) == len(theirs), (len(ours), len(theirs))
+print(f"{max(abs(a - b) / abs(b) for a, b in zip(ours, theirs)) * 100:.3f}")
+PY
+)
 
 prophet_seconds=$(awk '$1=="python_prophet" {print $2}' "$work/python.txt")
 mkdir -p bench/results
 {
   echo "| model | fit + forecast | sMAPE % | speed vs Python Prophet |"
   echo "|---|---|---|---|"
-  grep -E '^\| (seasonal_naive|fourier|ets|mstl) ' "$work/promlab.md" | while IFS='|' read -r _ model smape _ _ _ millis _; do
+  grep -E '^\| (seasonal_naive|fourier|ets|mstl|prophet|arima|lstm) ' "$work/promlab.md" | while IFS='|' read -r _ model smape _ _ _ millis _; do
     model=$(echo "$model" | xargs); smape=$(echo "$smape" | xargs); millis=$(echo "$millis" | xargs)
     ratio=$(python3 -c "print(f'{$prophet_seconds / max($millis / 1000, 1e-6):,.0f}x')")
     echo "| promlab $model | ${millis} ms | $smape | $ratio |"
@@ -51,6 +62,8 @@ mkdir -p bench/results
     ratio=$(python3 -c "print(f'{$prophet_seconds / $seconds:,.1f}x')")
     echo "| $model | $(python3 -c "print(f'{$seconds * 1000:.2f}')") ms | $(python3 -c "print(f'{$smape:.2f}')") | $ratio |"
   done < "$work/python.txt"
+  echo
+  echo "promlab prophet's yhat differs from Python Prophet's by at most ${yhat_difference} % over the horizon."
 } > bench/results/forecast.md
 cat "$work/promlab.md" | head -1
 cat bench/results/forecast.md

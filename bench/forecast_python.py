@@ -1,6 +1,7 @@
 """The Python peers of `promlab forecast backtest` for bench/forecast.sh: Prophet and a numpy Fourier
 extrapolation (train-prometheus' model), timed on the same CSV, scored the same way (sMAPE on the last
-HORIZON points). Prints one line per model: name, fit+forecast seconds, sMAPE."""
+HORIZON points). Prints one line per model: name, fit+forecast seconds, sMAPE. With a third argument, writes
+Prophet's yhat there (one value per line) for the comparison with promlab's Prophet."""
 import sys
 import time
 
@@ -52,6 +53,8 @@ def main():
     future = model.make_future_dataframe(periods=horizon, freq="min", include_history=False)
     forecast = model.predict(future)
     print(f"python_prophet {time.perf_counter() - started:.6f} {smape(test['value'], forecast['yhat']):.4f}")
+    if len(sys.argv) > 3:
+        forecast["yhat"].to_csv(sys.argv[3], index=False, header=False)
 
 
 main()

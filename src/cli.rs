@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use std::path::PathBuf;
 
-use crate::forecast::{BacktestConfig, ForecastConfig, ModelKind};
+use crate::forecast::{BacktestConfig, BacktestSource, ForecastConfig, ModelKind};
 use crate::generate::GenerateConfig;
 use crate::logging::LogFormat;
 use crate::mock::{MockConfig, Scenario};
@@ -116,17 +116,51 @@ pub struct ForecastArgs {
 #[derive(Debug, Subcommand)]
 pub enum ForecastAction {
     /// Score every model on a recorded series (CSV timestamp,value) by rolling-origin evaluation.
-    Backtest(BacktestArgs),
+    Backtest(Box<BacktestArgs>),
 }
 
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("series").required(true).args(["csv", "query"])))]
 pub struct BacktestArgs {
     /// The series: `timestamp,value` lines (unix seconds or 2014-07-01 00:30:00, UTC); a header is skipped.
     #[arg(long, env = "PROMLAB_BACKTEST_CSV")]
-    pub csv: PathBuf,
+    pub csv: Option<PathBuf>,
 
-    /// Models to score, comma-separated (seasonal_naive, fourier, ets, mstl; the baseline is always useful).
-    #[arg(long, env = "PROMLAB_BACKTEST_MODELS", value_delimiter = ',', value_parser = parse_model, default_value = "seasonal_naive,fourier,ets,mstl")]
+    /// Or: a PromQL query giving exactly one series, read from --prometheus-url over --start..--end.
+    #[arg(long, env = "PROMLAB_BACKTEST_QUERY", requires_all = ["prometheus_url", "start"])]
+    pub query: Option<String>,
+
+    /// Prometheus to read the query from, e.g. http://127.0.0.1:9090.
+    #[arg(long, env = "PROMLAB_PROMETHEUS_URL")]
+    pub prometheus_url: Option<String>,
+
+    /// Bearer token for Prometheus.
+    #[arg(long, env = "PROMLAB_PROMETHEUS_BEARER_TOKEN", hide_env_values = true)]
+    pub bearer_token: Option<String>,
+
+    /// Start of the range: unix seconds, RFC 3339, or now-DURATION (now-6h).
+    #[arg(long, value_parser = parse_instant)]
+    pub start: Option<f64>,
+
+    /// End of the range (same forms as --start).
+    #[arg(long, value_parser = parse_instant, default_value = "now")]
+    pub end: f64,
+
+    /// Resolution of the range (at most 11,000 points in all).
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "1m")]
+    pub step: Duration,
+
+    /// Also draw the series and every model's forecasts into this SVG file.
+    #[arg(long, env = "PROMLAB_BACKTEST_PLOT")]
+    pub plot: Option<PathBuf>,
+
+    /// Also write every forecast into this CSV file (model, origin, timestamp, actual, yhat, lower, upper).
+    #[arg(long, env = "PROMLAB_BACKTEST_FORECASTS")]
+    pub forecasts: Option<PathBuf>,
+
+    /// Models to score, comma-separated (seasonal_naive, fourier, ets, mstl, prophet); every model of this
+    /// build when absent.
+    #[arg(long, env = "PROMLAB_BACKTEST_MODELS", value_delimiter = ',', value_parser = parse_model)]
     pub models: Vec<ModelKind>,
 
     /// Steps forecast at each origin.
@@ -158,11 +192,33 @@ pub struct BacktestArgs {
     pub windows: Option<PathBuf>,
 }
 
+fn parse_instant(text: &str) -> Result<f64, String> {
+    crate::forecast::parse_time(text).ok_or_else(|| {
+        format!("{text:?} is not a time: write unix seconds, 2026-11-21T10:00:00Z, now or now-6h")
+    })
+}
+
 impl From<BacktestArgs> for BacktestConfig {
     fn from(args: BacktestArgs) -> Self {
+        // clap's group makes one of --csv and --query present, and --query requires the URL and --start.
+        let source = match (args.csv, args.query, args.prometheus_url, args.start) {
+            (Some(csv), ..) => BacktestSource::Csv(csv),
+            (None, query, url, start) => BacktestSource::Prometheus {
+                url: url.unwrap_or_default(),
+                bearer_token: args.bearer_token,
+                query: query.unwrap_or_default(),
+                start: start.unwrap_or_default(),
+                end: args.end,
+                step: args.step,
+            },
+        };
         Self {
-            csv: args.csv,
-            models: args.models,
+            source,
+            models: if args.models.is_empty() {
+                ModelKind::built_in()
+            } else {
+                args.models
+            },
             horizon: args.horizon,
             origins: args.origins,
             train: args.train,
@@ -170,6 +226,8 @@ impl From<BacktestArgs> for BacktestConfig {
             harmonics: args.harmonics.max(1),
             level: args.level,
             windows: args.windows,
+            plot: args.plot,
+            forecasts: args.forecasts,
         }
     }
 }
@@ -181,7 +239,8 @@ fn parse_model(text: &str) -> Result<ModelKind, String> {
         .ok_or_else(|| {
             let names: Vec<&str> = ModelKind::ALL.iter().map(|kind| kind.name()).collect();
             format!("unknown model {text:?}: choose among {}", names.join(", "))
-        })
+        })?
+        .check_built_in()
 }
 
 impl From<ForecastArgs> for ForecastConfig {

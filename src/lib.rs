@@ -68,7 +68,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
                 ..
             }) => {
                 // The report on standard output, ready to paste into a lab report.
-                print!("{}", forecast::backtest(&args.into())?);
+                print!("{}", forecast::backtest(&(*args).into()).await?);
             }
             Command::Forecast(args) => {
                 forecast::run(&args.into(), serve::shutdown_signal()).await?;

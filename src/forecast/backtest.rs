@@ -1,18 +1,47 @@
 //! `promlab forecast backtest`: rolling-origin evaluation of every model on a recorded series (a CSV
-//! file of `timestamp,value`): at several origins, each model is fitted on the history before the origin
-//! and scored on what came after, next to the seasonal-naive baseline.
+//! file of `timestamp,value`, or a range of one series read from Prometheus): at several origins, each
+//! model is fitted on the history before the origin and scored on what came after, next to the
+//! seasonal-naive baseline.
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+use crate::prom::{MAX_POINTS, PromClient, PromError};
 
 use super::history::{History, clean};
-use super::model::{ModelKind, ModelSettings, build, smape};
+use super::model::{Forecast, ModelKind, ModelSettings, build, smape};
 use super::seasonal_naive::detect_season;
+
+/// Where the series comes from.
+#[derive(Debug, Clone)]
+pub enum BacktestSource {
+    /// `timestamp,value` lines.
+    Csv(PathBuf),
+    /// One series of a range query.
+    Prometheus {
+        url: String,
+        bearer_token: Option<String>,
+        query: String,
+        /// Unix seconds.
+        start: f64,
+        end: f64,
+        step: Duration,
+    },
+}
+
+impl std::fmt::Display for BacktestSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Csv(path) => write!(f, "{}", path.display()),
+            Self::Prometheus { url, query, .. } => write!(f, "{query} from {url}"),
+        }
+    }
+}
 
 /// What `backtest` needs, free of any CLI type.
 #[derive(Debug, Clone)]
 pub struct BacktestConfig {
-    pub csv: PathBuf,
+    pub source: BacktestSource,
     pub models: Vec<ModelKind>,
     /// Steps forecast at each origin.
     pub horizon: usize,
@@ -27,6 +56,10 @@ pub struct BacktestConfig {
     /// NAB's labelled anomaly windows (`combined_windows.json`): when given, each model's anomaly flag
     /// (an actual value outside its band) is scored against them.
     pub windows: Option<PathBuf>,
+    /// Where to draw the series and every model's forecasts (SVG).
+    pub plot: Option<PathBuf>,
+    /// Where to write every forecast (CSV).
+    pub forecasts: Option<PathBuf>,
 }
 
 /// Why a backtest could not run.
@@ -50,6 +83,21 @@ pub enum BacktestError {
     /// The windows file is unreadable or has no entry for the series.
     #[error("{path}: {problem}")]
     Windows { path: String, problem: String },
+    /// Prometheus could not answer the range.
+    #[error(transparent)]
+    Prometheus(#[from] PromError),
+    /// The range query does not give exactly one series, or the range is unusable.
+    #[error("{query}: {problem}")]
+    Range { query: String, problem: String },
+    /// The plot could not be drawn or written.
+    #[error("cannot write the plot {path}: {problem}; choose a writable path ending in .svg")]
+    Plot { path: String, problem: String },
+    /// The forecasts file could not be written.
+    #[error("cannot write the forecasts to {path}: {source}; choose a writable path")]
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
     /// Not enough points for the asked origins, horizon and training window.
     #[error(
         "{path} has {have} usable points; {need} are needed for {origins} origins of {horizon} steps after {train} training points: lower --origins, --horizon or --train"
@@ -79,6 +127,8 @@ pub struct Score {
     pub failure: Option<String>,
     /// Against labelled windows, when given.
     pub flags: Option<FlagScore>,
+    /// What the model forecast at each origin (the index of the origin's first forecast step).
+    pub forecasts: Vec<(usize, Forecast)>,
 }
 
 /// How a model's anomaly flags meet the labelled windows, over the whole series (forecasts a horizon
@@ -138,14 +188,63 @@ pub fn read_csv(path: &Path) -> Result<Vec<(f64, f64)>, BacktestError> {
     Ok(points)
 }
 
-fn parse_time(text: &str) -> Option<f64> {
+/// A time as unix seconds: unix seconds, RFC 3339 (`2014-07-01 00:30:00`, UTC when no offset), `now`, or
+/// `now-DURATION` (`now-6h`).
+#[must_use]
+pub fn parse_time(text: &str) -> Option<f64> {
+    let text = text.trim();
     if let Ok(seconds) = text.parse::<f64>() {
         return seconds.is_finite().then_some(seconds);
+    }
+    if let Some(rest) = text.strip_prefix("now") {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()?
+            .as_secs_f64();
+        let ago = match rest.trim().strip_prefix('-') {
+            Some(ago) => humantime::parse_duration(ago.trim()).ok()?.as_secs_f64(),
+            None if rest.trim().is_empty() => 0.0,
+            None => return None,
+        };
+        return Some(now - ago);
     }
     let at = humantime::parse_rfc3339_weak(text).ok()?;
     at.duration_since(std::time::UNIX_EPOCH)
         .ok()
         .map(|since| since.as_secs_f64())
+}
+
+/// Writes every forecast as CSV, atomically (a temporary file beside it, then a rename).
+fn write_forecasts(path: &Path, history: &History, scores: &[Score]) -> std::io::Result<()> {
+    use std::fmt::Write as _;
+    let mut text = String::from("model,origin,timestamp,actual,yhat,yhat_lower,yhat_upper\n");
+    let at = |index: usize| history.start + history.step * index as f64;
+    for score in scores {
+        for (origin, forecast) in &score.forecasts {
+            for h in 0..forecast.len() {
+                let actual = history.values.get(origin + h).copied().unwrap_or(f64::NAN);
+                // Writing into a String cannot fail.
+                let _ = writeln!(
+                    text,
+                    "{},{},{},{actual},{},{},{}",
+                    score.model,
+                    at(*origin),
+                    at(origin + h),
+                    forecast.point[h],
+                    forecast.lower[h],
+                    forecast.upper[h]
+                );
+            }
+        }
+    }
+    let mut temporary = path.as_os_str().to_owned();
+    temporary.push(".partial");
+    let temporary = PathBuf::from(temporary);
+    std::fs::write(&temporary, text)
+        .and_then(|()| std::fs::rename(&temporary, path))
+        .inspect_err(|_| {
+            let _ = std::fs::remove_file(&temporary);
+        })
 }
 
 /// The most common spacing of the points.
@@ -181,6 +280,7 @@ pub(super) fn run_on(history: &History, config: &BacktestConfig) -> Vec<Score> {
     let settings = ModelSettings {
         harmonics: config.harmonics,
         season: Some(season),
+        step_seconds: history.step,
     };
     // Origins evenly spaced over the last part of the series, the last one leaving a full horizon.
     let last = n - config.horizon;
@@ -191,9 +291,10 @@ pub(super) fn run_on(history: &History, config: &BacktestConfig) -> Vec<Score> {
         .iter()
         .map(|kind| {
             let model = build(*kind, settings);
+            model.warm_up();
             let (mut smapes, mut mases, mut inside, mut total, mut millis) =
                 (Vec::new(), Vec::new(), 0_usize, 0_usize, 0.0);
-            let (mut failures, mut failure) = (0, None);
+            let (mut failures, mut failure, mut forecasts) = (0, None, Vec::new());
             for &origin in &origins {
                 let train = &values[origin.saturating_sub(config.train)..origin];
                 let actual = &values[origin..origin + config.horizon];
@@ -216,6 +317,7 @@ pub(super) fn run_on(history: &History, config: &BacktestConfig) -> Vec<Score> {
                             .filter(|(h, a)| forecast.lower[*h] <= **a && **a <= forecast.upper[*h])
                             .count();
                         total += actual.len();
+                        forecasts.push((origin, forecast));
                     }
                     Err(error) => {
                         failures += 1;
@@ -248,6 +350,7 @@ pub(super) fn run_on(history: &History, config: &BacktestConfig) -> Vec<Score> {
                 failures,
                 failure,
                 flags: None,
+                forecasts,
             }
         })
         .collect()
@@ -304,6 +407,7 @@ fn score_flags(
     let settings = ModelSettings {
         harmonics: config.harmonics,
         season: Some(season),
+        step_seconds: history.step,
     };
     let first = config.train.min(n / 4).max(32);
     let inside = |t: usize| {
@@ -345,13 +449,60 @@ fn score_flags(
     }
 }
 
-/// Reads the CSV and backtests every model.
-pub(super) fn run(config: &BacktestConfig) -> Result<Report, BacktestError> {
-    let points = read_csv(&config.csv)?;
+/// Reads one series of a range query, in one request (Prometheus answers at most 11,000 points).
+async fn read_range(source: &BacktestSource) -> Result<Vec<(f64, f64)>, BacktestError> {
+    let BacktestSource::Prometheus {
+        url,
+        bearer_token,
+        query,
+        start,
+        end,
+        step,
+    } = source
+    else {
+        return Ok(Vec::new());
+    };
+    let range = |problem: String| BacktestError::Range {
+        query: query.clone(),
+        problem,
+    };
+    let seconds = step.as_secs_f64();
+    if end.partial_cmp(start) != Some(std::cmp::Ordering::Greater) || seconds <= 0.0 {
+        return Err(range(format!(
+            "the range ends ({end}) before it starts ({start}) or the step is zero: give --start before --end and a step of at least 1s"
+        )));
+    }
+    let steps = ((end - start) / seconds).floor() + 1.0;
+    if steps > MAX_POINTS as f64 {
+        return Err(range(format!(
+            "{steps} steps of {} exceed Prometheus' {MAX_POINTS} points per series: widen --step or shorten the range",
+            humantime::format_duration(*step)
+        )));
+    }
+    let client = PromClient::new(url, bearer_token.clone(), Duration::from_secs(60))?;
+    let mut series = client.query_range(query, *start, *end, *step).await?;
+    match series.len() {
+        1 => Ok(series.remove(0).points),
+        0 => Err(range(
+            "matches no series in that range: check the metric name and labels, and the range (--start, --end)"
+                .to_owned(),
+        )),
+        n => Err(range(format!(
+            "matches {n} series, the backtest scores one: narrow the selector (add labels) or aggregate (e.g. sum(...))"
+        ))),
+    }
+}
+
+/// Reads the series and backtests every model.
+pub(super) async fn run(config: &BacktestConfig) -> Result<Report, BacktestError> {
+    let points = match &config.source {
+        BacktestSource::Csv(path) => read_csv(path)?,
+        source @ BacktestSource::Prometheus { .. } => read_range(source).await?,
+    };
     let step = typical_step(&points);
     let history = clean(&points, step);
     let need = config.train.min(32) + config.horizon * config.origins;
-    let shown = config.csv.display().to_string();
+    let shown = config.source.to_string();
     if config.horizon == 0 || config.origins == 0 || history.values.len() < need {
         return Err(BacktestError::TooShort {
             path: shown,
@@ -373,8 +524,29 @@ pub(super) fn run(config: &BacktestConfig) -> Result<Report, BacktestError> {
         },
     );
     if let Some(path) = &config.windows {
-        let windows = read_windows(path, &config.csv)?;
+        let BacktestSource::Csv(csv) = &config.source else {
+            return Err(BacktestError::Windows {
+                path: path.display().to_string(),
+                problem: "labelled windows are keyed by NAB file name: use them with --csv"
+                    .to_owned(),
+            });
+        };
+        let windows = read_windows(path, csv)?;
         score_flags(&history, config, season, &windows, &mut scores);
+    }
+    if let Some(path) = &config.forecasts {
+        write_forecasts(path, &history, &scores).map_err(|source| BacktestError::Write {
+            path: path.display().to_string(),
+            source,
+        })?;
+    }
+    if let Some(path) = &config.plot {
+        super::plot::write(path, &shown, &history, config.horizon, &scores).map_err(|problem| {
+            BacktestError::Plot {
+                path: path.display().to_string(),
+                problem,
+            }
+        })?;
     }
     Ok(Report {
         source: shown,
@@ -468,7 +640,7 @@ mod tests {
 
     fn config(models: Vec<ModelKind>) -> BacktestConfig {
         BacktestConfig {
-            csv: PathBuf::new(),
+            source: BacktestSource::Csv(PathBuf::new()),
             models,
             horizon: 20,
             origins: 5,
@@ -477,6 +649,8 @@ mod tests {
             harmonics: 10,
             level: 0.95,
             windows: None,
+            plot: None,
+            forecasts: None,
         }
     }
 
@@ -497,8 +671,8 @@ mod tests {
             filled: 0,
             cut: false,
         };
-        let scores = run_on(&history, &config(ModelKind::ALL.to_vec()));
-        assert_eq!(scores.len(), 4);
+        let scores = run_on(&history, &config(ModelKind::built_in()));
+        assert_eq!(scores.len(), ModelKind::built_in().len());
         for score in &scores {
             assert_eq!(score.failures, 0, "{score:?}");
             assert!((0.0..=1.0).contains(&score.coverage), "{score:?}");

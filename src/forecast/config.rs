@@ -31,8 +31,8 @@ pub enum ConfigError {
     Value { path: String, problem: String },
 }
 
-/// The most points a history or a forecast holds (Prometheus' limit per series and query).
-const MAX_STEPS: usize = 11_000;
+/// The most points a history or a forecast holds.
+const MAX_STEPS: usize = crate::prom::MAX_POINTS;
 
 /// A duration written like `15s`, `1h` or `500ms`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -110,7 +110,7 @@ impl Default for ForecastFile {
             step: HumanDuration(Duration::from_secs(15)),
             retrain_interval: HumanDuration(Duration::from_secs(60)),
             horizon: HumanDuration(Duration::from_secs(600)),
-            models: ModelKind::ALL.to_vec(),
+            models: ModelKind::built_in(),
             interval_width: 0.95,
             max_series: 100,
             min_points: 20,
@@ -200,9 +200,12 @@ impl ForecastFile {
     fn check_lists(&self) -> Result<(), String> {
         if self.models.is_empty() {
             return Err(
-                "models is empty: name at least one (seasonal_naive, fourier, ets, mstl)"
+                "models is empty: name at least one (seasonal_naive, fourier, ets, mstl, prophet)"
                     .to_owned(),
             );
+        }
+        for kind in &self.models {
+            kind.check_built_in()?;
         }
         if let Some(repeated) = self
             .models
@@ -325,6 +328,7 @@ impl ForecastFile {
             model_settings: ModelSettings {
                 harmonics: self.fourier.harmonics,
                 season,
+                step_seconds: step.as_secs_f64(),
             },
         })
     }
@@ -349,7 +353,7 @@ mod tests {
         assert_eq!(settings.prometheus_url, "http://prometheus:9090");
         assert_eq!(settings.targets[0].query, "model_result");
         assert_eq!(settings.horizon_steps(), 40);
-        assert_eq!(settings.models, ModelKind::ALL);
+        assert_eq!(settings.models, ModelKind::built_in());
     }
 
     #[test]
@@ -373,7 +377,7 @@ mod tests {
             ("interval_width: 95\n", "interval_width is 95"),
             ("models: []\n", "models is empty"),
             ("models: [fourier, fourier]\n", "names fourier twice"),
-            ("models: [prophet]\n", "unknown variant `prophet`"),
+            ("models: [arma]\n", "unknown variant `arma`"),
             ("targets: [{query: 'rate(x[1m])'}]\n", "give it a `name:`"),
             ("season: 15s\n", "at least two steps"),
             ("step: fast\n", "\"fast\" is not a duration"),

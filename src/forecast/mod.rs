@@ -2,7 +2,8 @@
 //! every series its targets match, and serves what they predict (with bounds and anomaly flags) as
 //! Prometheus metrics, and on a page.
 //!
-//! Models sit behind one trait ([`Model`]): `seasonal_naive` (the baseline), `fourier`, `ets`, `mstl`.
+//! Models sit behind one trait ([`Model`]): `seasonal_naive` (the baseline), `fourier`, `ets`, `mstl`,
+//! `prophet` (behind the `prophet` cargo feature).
 
 mod backtest;
 mod config;
@@ -11,6 +12,9 @@ mod fourier;
 mod history;
 mod model;
 mod mstl;
+mod plot;
+#[cfg(feature = "prophet")]
+mod prophet;
 mod router;
 mod seasonal_naive;
 mod state;
@@ -21,7 +25,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-pub use backtest::{BacktestConfig, BacktestError, Report, Score, read_csv};
+pub use backtest::{
+    BacktestConfig, BacktestError, BacktestSource, Report, Score, parse_time, read_csv,
+};
 pub use config::{ConfigError, ForecastFile, HumanDuration, Settings, Target};
 pub use fourier::Fourier;
 pub use history::{History, MAX_FILLED_GAP, clean, whole_steps};
@@ -71,8 +77,8 @@ pub enum ForecastError {
 }
 
 /// Runs `promlab forecast backtest` and returns its report.
-pub fn backtest(config: &BacktestConfig) -> Result<Report, ForecastError> {
-    Ok(backtest::run(config)?)
+pub async fn backtest(config: &BacktestConfig) -> Result<Report, ForecastError> {
+    Ok(backtest::run(config).await?)
 }
 
 /// Reads and checks the config, flags applied.

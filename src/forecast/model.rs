@@ -3,6 +3,8 @@
 use super::ets::Ets;
 use super::fourier::Fourier;
 use super::mstl::Mstl;
+#[cfg(feature = "prophet")]
+use super::prophet::Prophet;
 use super::seasonal_naive::SeasonalNaive;
 
 /// What a model predicts for the `horizon` steps after the history: a point and an interval per step.
@@ -51,6 +53,10 @@ pub trait Model: Send + Sync + std::fmt::Debug {
 
     fn forecast(&self, history: &[f64], horizon: usize, level: f64)
     -> Result<Forecast, ModelError>;
+
+    /// Once-per-process setup done ahead of the first fit (Prophet compiles its Stan program), so that
+    /// timings measure fitting alone.
+    fn warm_up(&self) {}
 }
 
 /// The models promlab knows, by the name a config uses.
@@ -61,10 +67,19 @@ pub enum ModelKind {
     Fourier,
     Ets,
     Mstl,
+    Prophet,
 }
 
 impl ModelKind {
-    pub const ALL: [Self; 4] = [Self::SeasonalNaive, Self::Fourier, Self::Ets, Self::Mstl];
+    /// Every model promlab knows, whether this build has it or not (a config naming a model this build
+    /// lacks is refused with the feature to build; the generated dashboards list them all).
+    pub const ALL: [Self; 5] = [
+        Self::SeasonalNaive,
+        Self::Fourier,
+        Self::Ets,
+        Self::Mstl,
+        Self::Prophet,
+    ];
 
     #[must_use]
     pub fn name(self) -> &'static str {
@@ -73,6 +88,37 @@ impl ModelKind {
             Self::Fourier => "fourier",
             Self::Ets => "ets",
             Self::Mstl => "mstl",
+            Self::Prophet => "prophet",
+        }
+    }
+
+    /// The cargo feature this build lacks for the model, `None` when the model is built in.
+    #[must_use]
+    pub fn missing_feature(self) -> Option<&'static str> {
+        match self {
+            Self::Prophet if cfg!(not(feature = "prophet")) => Some("prophet"),
+            _ => None,
+        }
+    }
+
+    /// The models this build has: the default of the forecaster and the backtest.
+    #[must_use]
+    pub fn built_in() -> Vec<Self> {
+        Self::ALL
+            .into_iter()
+            .filter(|kind| kind.missing_feature().is_none())
+            .collect()
+    }
+
+    /// Refuses a model this build lacks, naming the build that has it.
+    pub fn check_built_in(self) -> Result<Self, String> {
+        match self.missing_feature() {
+            None => Ok(self),
+            Some(feature) => Err(format!(
+                "model {} is not in this build: build promlab with `cargo build --release --features {feature}` \
+                 (the promlab image has it), or remove it from the models",
+                self.name()
+            )),
         }
     }
 }
@@ -82,8 +128,10 @@ impl ModelKind {
 pub struct ModelSettings {
     /// Fourier: harmonics kept.
     pub harmonics: usize,
-    /// Seasonal naive and MSTL: the season in steps; `None` detects it.
+    /// Seasonal naive, MSTL and Prophet: the season in steps; `None` detects it (Prophet: none added).
     pub season: Option<usize>,
+    /// The spacing of the history in seconds (Prophet places its seasonalities in time).
+    pub step_seconds: f64,
 }
 
 /// Builds the model `kind` with `settings`.
@@ -94,6 +142,30 @@ pub fn build(kind: ModelKind, settings: ModelSettings) -> Box<dyn Model> {
         ModelKind::Fourier => Box::new(Fourier::new(settings.harmonics)),
         ModelKind::Ets => Box::new(Ets),
         ModelKind::Mstl => Box::new(Mstl::new(settings.season)),
+        #[cfg(feature = "prophet")]
+        ModelKind::Prophet => Box::new(Prophet::new(settings.step_seconds, settings.season)),
+        #[cfg(not(feature = "prophet"))]
+        ModelKind::Prophet => Box::new(Missing(kind)),
+    }
+}
+
+/// A model this build lacks: configs refuse it first ([`ModelKind::check_built_in`]); a library caller that
+/// builds it anyway gets the same explanation from every forecast.
+#[cfg(not(feature = "prophet"))]
+#[derive(Debug)]
+struct Missing(ModelKind);
+
+#[cfg(not(feature = "prophet"))]
+impl Model for Missing {
+    fn name(&self) -> &'static str {
+        self.0.name()
+    }
+
+    fn forecast(&self, _: &[f64], _: usize, _: f64) -> Result<Forecast, ModelError> {
+        Err(ModelError::Failed {
+            model: self.0.name(),
+            reason: self.0.check_built_in().err().unwrap_or_default(),
+        })
     }
 }
 

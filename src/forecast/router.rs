@@ -249,7 +249,9 @@ async fn forecasts(State(app): State<App>) -> Json<Value> {
 const WIDTH: f64 = 720.0;
 const HEIGHT: f64 = 220.0;
 /// Line colours per model, in config order.
-const COLOURS: [&str; 4] = ["#0969da", "#8250df", "#bf8700", "#1a7f37"];
+const COLOURS: [&str; 7] = [
+    "#0969da", "#8250df", "#bf8700", "#1a7f37", "#cf222e", "#1b7c83", "#9a6700",
+];
 
 /// One series on the page.
 #[derive(Debug)]

@@ -316,10 +316,11 @@ mod tests {
         let settings = ModelSettings {
             harmonics: 5,
             season: None,
+            step_seconds: 15.0,
         };
-        ModelKind::ALL
-            .iter()
-            .map(|kind| build(*kind, settings))
+        ModelKind::built_in()
+            .into_iter()
+            .map(|kind| build(kind, settings))
             .collect()
     }
 
@@ -381,7 +382,7 @@ mod tests {
         };
         let ready = fit_series("model_result", Labels::new(), &long, &settings, &models());
         assert_eq!(ready.status, Status::Ready);
-        assert_eq!(ready.forecasts.len(), ModelKind::ALL.len());
+        assert_eq!(ready.forecasts.len(), ModelKind::built_in().len());
         for forecast in &ready.forecasts {
             assert!((forecast.start - (1000.0 + 200.0 * 15.0)).abs() < 1e-9);
             assert_eq!(forecast.forecast.len(), settings.horizon_steps());

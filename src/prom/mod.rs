@@ -6,6 +6,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+/// The most points Prometheus returns per series in one range query (it refuses more).
+pub const MAX_POINTS: usize = 11_000;
+
 /// A series' labels, sorted by name (`__name__` included when Prometheus returns it).
 pub type Labels = BTreeMap<String, String>;
 

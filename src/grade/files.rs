@@ -444,7 +444,8 @@ fn dashboard_panel(repo: &Path, path: &str, query: &str, threshold: f64) -> Outc
     if files.is_empty() {
         return Outcome::Fail(format!("{path} has no dashboard (*.json)"));
     }
-    let mut closest: Option<String> = None;
+    // The problem of the panel closest to passing: a wrong colour says more than a missing threshold.
+    let mut closest: Option<(u8, String)> = None;
     for file in &files {
         let dashboard = match load(repo, file) {
             Ok(dashboard) => dashboard,
@@ -494,29 +495,38 @@ fn dashboard_panel(repo: &Path, path: &str, query: &str, threshold: f64) -> Outc
                 .and_then(|style| style.get("mode"))
                 .and_then(Value::as_str)
                 .unwrap_or("off");
-            let problem = match at_value {
-                None => format!(
-                    "panel \"{title}\" in {file} has no threshold at {threshold} (its steps: {})",
-                    if steps.is_empty() {
-                        "none".to_owned()
-                    } else {
-                        steps
-                            .iter()
-                            .map(|(value, colour)| {
-                                format!(
-                                    "{} {colour}",
-                                    value.map_or("base".to_owned(), |v| v.to_string())
-                                )
-                            })
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    }
+            let (rank, problem) = match at_value {
+                None => (
+                    u8::from(steps.len() > 1),
+                    format!(
+                        "panel \"{title}\" in {file} has no threshold at {threshold} (its steps: {})",
+                        if steps.is_empty() {
+                            "none".to_owned()
+                        } else {
+                            steps
+                                .iter()
+                                .map(|(value, colour)| {
+                                    format!(
+                                        "{} {colour}",
+                                        value.map_or("base".to_owned(), |v| v.to_string())
+                                    )
+                                })
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        }
+                    ),
                 ),
-                Some((_, colour)) if !is_red(colour) => format!(
-                    "panel \"{title}\" in {file} has its threshold at {threshold} in {colour}, not red"
+                Some((_, colour)) if !is_red(colour) => (
+                    2,
+                    format!(
+                        "panel \"{title}\" in {file} has its threshold at {threshold} in {colour}, not red"
+                    ),
                 ),
-                Some(_) if !style.starts_with("line") && !style.starts_with("dashed") => format!(
-                    "panel \"{title}\" in {file} does not draw its thresholds (thresholdsStyle mode is {style}, not line)"
+                Some(_) if !style.starts_with("line") && !style.starts_with("dashed") => (
+                    3,
+                    format!(
+                        "panel \"{title}\" in {file} does not draw its thresholds (thresholdsStyle mode is {style}, not line)"
+                    ),
                 ),
                 Some(_) => {
                     return Outcome::Pass(format!(
@@ -524,10 +534,15 @@ fn dashboard_panel(repo: &Path, path: &str, query: &str, threshold: f64) -> Outc
                     ));
                 }
             };
-            closest.get_or_insert(problem);
+            if closest.as_ref().is_none_or(|(best, _)| rank > *best) {
+                closest = Some((rank, problem));
+            }
         }
     }
-    Outcome::Fail(closest.unwrap_or_else(|| format!("no panel in {path} queries {query}")))
+    Outcome::Fail(closest.map_or_else(
+        || format!("no panel in {path} queries {query}"),
+        |(_, problem)| problem,
+    ))
 }
 
 #[cfg(test)]

@@ -15,6 +15,8 @@ RUN mkdir src && echo 'fn main() {}' > src/main.rs && touch src/lib.rs \
  && rm -rf src
 COPY src src
 COPY templates templates
+# The labs' criteria are built into the grader.
+COPY labs labs
 # COPY keeps the context's modification times, which can predate the layer above: touch, so cargo rebuilds.
 RUN touch src/main.rs src/lib.rs && cargo build --release --locked --features "$FEATURES"
 

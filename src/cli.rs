@@ -12,6 +12,7 @@ use std::path::PathBuf;
 
 use crate::forecast::{BacktestConfig, BacktestSource, ForecastConfig, ModelKind};
 use crate::generate::GenerateConfig;
+use crate::grade::{Format, GradeConfig, GrafanaAuth, LabSource, Stack, Target};
 use crate::logging::LogFormat;
 use crate::mock::{MockConfig, Scenario};
 use crate::probe::ProbeConfig;
@@ -67,6 +68,138 @@ pub enum Command {
     Probe(ProbeArgs),
     /// Generate the lab's Prometheus files from a lab config (or check the committed ones).
     Generate(GenerateArgs),
+    /// Grade a student's repository (or a class of them) on a lab: static checks, and live ones on the running stack.
+    Grade(GradeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GradeArgs {
+    /// The lab, 1 to 7 (its criteria: labs/NN-name/criteria.yaml).
+    #[arg(long, env = "PROMLAB_LAB", value_parser = clap::value_parser!(u8).range(1..=7))]
+    pub lab: u8,
+
+    /// The student's repository (the kit's layout: prometheus/, alertmanager/, grafana/, compose/).
+    #[arg(
+        long,
+        env = "PROMLAB_GRADE_DIR",
+        default_value = ".",
+        conflicts_with = "class"
+    )]
+    pub dir: PathBuf,
+
+    /// Batch mode: a folder whose every subfolder is a student's repository (static checks only).
+    #[arg(long, env = "PROMLAB_GRADE_CLASS")]
+    pub class: Option<PathBuf>,
+
+    /// An edited criteria file instead of the built-in one (the grader's test files are read beside it).
+    #[arg(long, env = "PROMLAB_GRADE_CRITERIA")]
+    pub criteria: Option<PathBuf>,
+
+    /// The running stack's Prometheus, e.g. http://127.0.0.1:9090 (live checks are skipped without it).
+    #[arg(long, env = "PROMLAB_GRADE_PROMETHEUS")]
+    pub prometheus: Option<String>,
+
+    /// The running stack's Alertmanager, e.g. http://127.0.0.1:9093.
+    #[arg(long, env = "PROMLAB_GRADE_ALERTMANAGER")]
+    pub alertmanager: Option<String>,
+
+    /// The running stack's Grafana, e.g. http://127.0.0.1:3000.
+    #[arg(long, env = "PROMLAB_GRADE_GRAFANA")]
+    pub grafana: Option<String>,
+
+    /// A Grafana service account token for its API.
+    #[arg(
+        long,
+        env = "PROMLAB_GRAFANA_TOKEN",
+        hide_env_values = true,
+        conflicts_with = "grafana_password"
+    )]
+    pub grafana_token: Option<String>,
+
+    /// Grafana user, with --grafana-password (basic auth).
+    #[arg(long, env = "PROMLAB_GRAFANA_USER", default_value = "admin")]
+    pub grafana_user: String,
+
+    /// Grafana password (see `docker compose -f compose/compose.yaml logs secrets`).
+    #[arg(long, env = "PROMLAB_GRAFANA_PASSWORD", hide_env_values = true)]
+    pub grafana_password: Option<String>,
+
+    /// Report format.
+    #[arg(long, env = "PROMLAB_GRADE_FORMAT", value_enum, default_value_t = FormatArg::Text)]
+    pub format: FormatArg,
+
+    /// Write the report to this file instead of standard output.
+    #[arg(long, env = "PROMLAB_GRADE_OUTPUT")]
+    pub output: Option<PathBuf>,
+
+    /// Batch mode: also write each student's report (in --format) into this folder.
+    #[arg(long, env = "PROMLAB_GRADE_REPORTS", requires = "class")]
+    pub reports: Option<PathBuf>,
+
+    /// Repositories graded, and checker containers run, at once (default: twice the cores).
+    #[arg(long, env = "PROMLAB_GRADE_JOBS", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub jobs: Option<u16>,
+
+    /// How long each call to the running stack may take.
+    #[arg(long, env = "PROMLAB_GRADE_TIMEOUT", default_value = "5s", value_parser = parse_interval)]
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum FormatArg {
+    /// Readable lines, coloured on a terminal.
+    Text,
+    /// One JSON document.
+    Json,
+    /// JUnit XML for CI autograding.
+    Junit,
+    /// A Markdown table.
+    Markdown,
+    /// A self-contained HTML page.
+    Html,
+}
+
+impl From<GradeArgs> for GradeConfig {
+    fn from(args: GradeArgs) -> Self {
+        use std::io::IsTerminal as _;
+        let format = match args.format {
+            FormatArg::Text => Format::Text,
+            FormatArg::Json => Format::Json,
+            FormatArg::Junit => Format::Junit,
+            FormatArg::Markdown => Format::Markdown,
+            FormatArg::Html => Format::Html,
+        };
+        let grafana_auth = match (args.grafana_token, args.grafana_password) {
+            (Some(token), _) => GrafanaAuth::Token(token),
+            (None, Some(password)) => GrafanaAuth::Basic {
+                user: args.grafana_user,
+                password,
+            },
+            (None, None) => GrafanaAuth::None,
+        };
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+        Self {
+            lab: args
+                .criteria
+                .map_or(LabSource::BuiltIn(args.lab), LabSource::File),
+            target: args.class.map_or(Target::Repo(args.dir), Target::Class),
+            stack: Stack {
+                prometheus: args.prometheus,
+                alertmanager: args.alertmanager,
+                grafana: args.grafana,
+                grafana_auth,
+                timeout: args.timeout,
+            },
+            format,
+            colour: format == Format::Text
+                && args.output.is_none()
+                && std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none(),
+            output: args.output,
+            reports: args.reports,
+            jobs: args.jobs.map_or(cores * 2, usize::from),
+        }
+    }
 }
 
 #[derive(Debug, Args)]

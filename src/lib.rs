@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod forecast;
 pub mod generate;
+pub mod grade;
 pub mod logging;
 pub mod metrics;
 pub mod mock;
@@ -33,6 +34,9 @@ pub enum Error {
     /// `promlab secrets` could not write the secrets.
     #[error(transparent)]
     Secrets(#[from] secrets::SecretsError),
+    /// `promlab grade` could not grade, or some criteria failed.
+    #[error(transparent)]
+    Grade(#[from] grade::GradeError),
     /// `promlab probe` found the service unhealthy.
     #[error(transparent)]
     Probe(#[from] probe::ProbeError),
@@ -54,6 +58,8 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         | Command::WebhookSink(_)
         | Command::Probe(_)
         | Command::Generate(_)
+        // Grading runs the static checks on threads of its own and awaits only the live calls.
+        | Command::Grade(_)
         | Command::Secrets(_) => tokio::runtime::Builder::new_current_thread(),
     };
     let runtime = runtime.enable_all().build().map_err(Error::Runtime)?;
@@ -80,6 +86,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             }
             Command::Probe(args) => probe::run(&args.into()).await?,
             Command::Generate(args) => generate::run(&args.into())?,
+            Command::Grade(args) => grade::run(&args.into()).await?,
             Command::Secrets(args) => {
                 let written = secrets::run(&args.into())?;
                 // On standard output, so `docker compose logs secrets` shows the student how to log in.

@@ -15,6 +15,7 @@ mod compose_stack;
 mod dashboards;
 mod forecaster;
 mod generated_files;
+mod grade;
 mod image;
 mod metrics_lint;
 mod page_in_browser;

@@ -1,0 +1,574 @@
+//! Static checks: what the grader judges from the student's files alone, without a running stack.
+//! Checks that need an upstream tool return a [`ToolJob`] instead of an outcome; the grader runs
+//! those together (see `tools`).
+
+use std::path::Path;
+
+use serde_yaml_ng::Value;
+
+use super::criteria::Check;
+use super::document::{self, TOLERANCE, load, lookup, same, show};
+use super::tools::{Program, ScratchDir, ToolJob};
+use super::{LabSource, Outcome};
+
+/// What a check needs next.
+#[derive(Debug)]
+pub(super) enum Step {
+    /// Judged.
+    Done(Outcome),
+    /// An upstream tool decides: success passes, anything else fails with its output.
+    Tool(ToolJob),
+    /// A live check: judged against the running stack.
+    Live,
+}
+
+fn fail(reason: impl Into<String>) -> Step {
+    Step::Done(Outcome::Fail(reason.into()))
+}
+
+fn pass(detail: impl Into<String>) -> Step {
+    Step::Done(Outcome::Pass(detail.into()))
+}
+
+/// Judges `check` on the repository `repo`; `lab` gives the grader's own files (timing tests).
+pub(super) fn evaluate(check: &Check, repo: &Path, lab: &LabSource) -> Step {
+    match check {
+        Check::FileExists { path } => match std::fs::metadata(repo.join(path)) {
+            Ok(meta) if meta.is_file() && meta.len() > 0 => pass(format!("{path} exists")),
+            Ok(meta) if meta.is_file() => fail(format!("{path} is empty")),
+            Ok(_) => fail(format!("{path} is a folder, not a file")),
+            Err(_) => fail(format!("{path} does not exist")),
+        },
+        Check::YamlPathEquals { file, path, equals } => {
+            match load(repo, file).and_then(|doc| lookup(&doc, path).cloned()) {
+                Ok(found) if same(&found, equals) => {
+                    pass(format!("{file}: {path} is {}", show(&found)))
+                }
+                Ok(found) => fail(format!(
+                    "{file}: {path} is {}, expected {}",
+                    show(&found),
+                    show(equals)
+                )),
+                Err(reason) => fail(located(file, reason)),
+            }
+        }
+        Check::YamlPathContains {
+            file,
+            path,
+            contains,
+        } => match load(repo, file).and_then(|doc| lookup(&doc, path).cloned()) {
+            Ok(found) => {
+                let holds = match (&found, contains) {
+                    (Value::Sequence(items), _) => items.iter().any(|item| same(item, contains)),
+                    (Value::String(text), Value::String(part)) => text.contains(part.as_str()),
+                    _ => false,
+                };
+                if holds {
+                    pass(format!("{file}: {path} contains {}", show(contains)))
+                } else {
+                    fail(format!(
+                        "{file}: {path} is {}, which does not contain {}",
+                        show(&found),
+                        show(contains)
+                    ))
+                }
+            }
+            Err(reason) => fail(located(file, reason)),
+        },
+        Check::DashboardPanel {
+            path,
+            query_contains,
+            threshold,
+        } => Step::Done(dashboard_panel(repo, path, query_contains, *threshold)),
+        Check::PromtoolCheckConfig { file } => {
+            tool(repo, file, Program::Promtool, &["check", "config"])
+        }
+        Check::AmtoolCheckConfig { file } => tool(repo, file, Program::Amtool, &["check-config"]),
+        Check::PromtoolTestRules { tests } => {
+            let mut files = Vec::new();
+            for pattern in tests {
+                let matched = expand(repo, pattern);
+                if matched.is_empty() {
+                    return fail(format!("no file matches {pattern}"));
+                }
+                files.extend(matched);
+            }
+            let mut args = vec!["test".to_owned(), "rules".to_owned()];
+            args.extend(files);
+            Step::Tool(ToolJob {
+                program: Program::Promtool,
+                dir: repo.to_path_buf(),
+                args,
+                _scratch: None,
+            })
+        }
+        Check::RuleTimingTest { rules, test } => timing_test(repo, rules, test, lab),
+        Check::AlertRule {
+            file,
+            alert,
+            for_,
+            expr_contains,
+            severity,
+        } => Step::Done(alert_rule(
+            repo,
+            file,
+            alert,
+            for_.as_deref(),
+            expr_contains.as_deref(),
+            severity.as_deref(),
+        )),
+        Check::DiscordReceiver { file } => Step::Done(discord_receiver(repo, file)),
+        Check::ComposeLint { file } => Step::Done(compose_lint(repo, file)),
+        Check::NoSecret {} => Step::Done(super::secrets::scan(repo)),
+        Check::TargetUp { .. }
+        | Check::PromQueryNonempty { .. }
+        | Check::AmNotifications { .. }
+        | Check::GrafanaDashboard { .. } => Step::Live,
+    }
+}
+
+/// A lookup failure, prefixed with the file unless the reason already names it.
+fn located(file: &str, reason: String) -> String {
+    if reason.starts_with(file) {
+        reason
+    } else {
+        format!("{file}: {reason}")
+    }
+}
+
+fn tool(repo: &Path, file: &str, program: Program, command: &[&str]) -> Step {
+    if !repo.join(file).is_file() {
+        return fail(format!("{file} does not exist"));
+    }
+    let mut args: Vec<String> = command.iter().map(|&arg| arg.to_owned()).collect();
+    args.push(file.to_owned());
+    Step::Tool(ToolJob {
+        program,
+        dir: repo.to_path_buf(),
+        args,
+        _scratch: None,
+    })
+}
+
+/// `dir/*.test.yml` style patterns (one `*` in the file name); a plain path is itself when it exists.
+fn expand(repo: &Path, pattern: &str) -> Vec<String> {
+    let (folder, name) = pattern.rsplit_once('/').unwrap_or(("", pattern));
+    let Some((prefix, suffix)) = name.split_once('*') else {
+        return if repo.join(pattern).is_file() {
+            vec![pattern.to_owned()]
+        } else {
+            Vec::new()
+        };
+    };
+    let mut found: Vec<String> = std::fs::read_dir(repo.join(folder))
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|entry| entry.file_name().to_string_lossy().into_owned())
+                .filter(|file| {
+                    file.len() >= prefix.len() + suffix.len()
+                        && file.starts_with(prefix)
+                        && file.ends_with(suffix)
+                })
+                .map(|file| {
+                    if folder.is_empty() {
+                        file
+                    } else {
+                        format!("{folder}/{file}")
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    found.sort();
+    found
+}
+
+/// The grader's test against the student's rules: the rules are copied as `rules.yml` (the name the
+/// grader's tests load) without their annotations, so only the timing and the labels are judged.
+fn timing_test(repo: &Path, rules: &str, test: &str, lab: &LabSource) -> Step {
+    let mut document = match load(repo, rules) {
+        Ok(document) => document,
+        Err(reason) => return fail(reason),
+    };
+    let test_text = match lab.file(test) {
+        Ok(contents) => contents,
+        Err(reason) => return Step::Done(Outcome::Skip(reason)),
+    };
+    if let Some(groups) = document.get_mut("groups").and_then(Value::as_sequence_mut) {
+        for group in groups {
+            if let Some(rules) = group.get_mut("rules").and_then(Value::as_sequence_mut) {
+                for rule in rules.iter_mut().filter_map(Value::as_mapping_mut) {
+                    rule.remove("annotations");
+                }
+            }
+        }
+    }
+    let prepared = ScratchDir::new().and_then(|scratch| {
+        let rules_text = serde_yaml_ng::to_string(&document).map_err(std::io::Error::other)?;
+        std::fs::write(scratch.path().join("rules.yml"), rules_text)?;
+        std::fs::write(scratch.path().join("test.yml"), test_text)?;
+        Ok(scratch)
+    });
+    match prepared {
+        Ok(scratch) => Step::Tool(ToolJob {
+            program: Program::Promtool,
+            dir: scratch.path().to_path_buf(),
+            args: vec!["test".to_owned(), "rules".to_owned(), "test.yml".to_owned()],
+            _scratch: Some(scratch),
+        }),
+        Err(error) => Step::Done(Outcome::Skip(format!(
+            "cannot prepare the timing test in the temporary folder: {error}"
+        ))),
+    }
+}
+
+fn alert_rule(
+    repo: &Path,
+    file: &str,
+    alert: &str,
+    for_: Option<&str>,
+    expr_contains: Option<&str>,
+    severity: Option<&str>,
+) -> Outcome {
+    let document = match load(repo, file) {
+        Ok(document) => document,
+        Err(reason) => return Outcome::Fail(reason),
+    };
+    let rules: Vec<&Value> = document
+        .get("groups")
+        .and_then(Value::as_sequence)
+        .into_iter()
+        .flatten()
+        .filter_map(|group| group.get("rules").and_then(Value::as_sequence))
+        .flatten()
+        .collect();
+    let Some(rule) = rules
+        .iter()
+        .find(|rule| rule.get("alert").and_then(Value::as_str) == Some(alert))
+    else {
+        let names: Vec<&str> = rules
+            .iter()
+            .filter_map(|rule| rule.get("alert").and_then(Value::as_str))
+            .collect();
+        return Outcome::Fail(format!(
+            "{file} has no alerting rule named {alert} (it has: {})",
+            if names.is_empty() {
+                "none".to_owned()
+            } else {
+                names.join(", ")
+            }
+        ));
+    };
+    let mut checked = Vec::new();
+    if let Some(expected) = for_ {
+        let written = rule.get("for").and_then(document::scalar_text);
+        let seconds = written.as_deref().map_or(Some(0), document::duration);
+        let expected_seconds = document::duration(expected);
+        if seconds != expected_seconds || expected_seconds.is_none() {
+            return Outcome::Fail(format!(
+                "{alert} in {file} has {}, expected `for: {expected}`",
+                written.map_or_else(
+                    || "no `for` (it fires at once)".to_owned(),
+                    |w| format!("`for: {w}`")
+                )
+            ));
+        }
+        checked.push(format!("for: {expected}"));
+    }
+    let expr = rule
+        .get("expr")
+        .and_then(document::scalar_text)
+        .unwrap_or_default();
+    if let Some(part) = expr_contains {
+        let squeeze = |text: &str| {
+            text.chars()
+                .filter(|c| !c.is_whitespace())
+                .collect::<String>()
+        };
+        if !squeeze(&expr).contains(&squeeze(part)) {
+            return Outcome::Fail(format!(
+                "the expression of {alert} in {file} is `{}`, which does not contain `{part}`",
+                expr.trim()
+            ));
+        }
+        checked.push(format!("expression has {part}"));
+    }
+    if let Some(expected) = severity {
+        let found = rule
+            .get("labels")
+            .and_then(|labels| labels.get("severity"))
+            .and_then(document::scalar_text);
+        if found.as_deref() != Some(expected) {
+            return Outcome::Fail(format!(
+                "{alert} in {file} has severity {}, expected {expected}",
+                found.unwrap_or_else(|| "(none)".to_owned())
+            ));
+        }
+        checked.push(format!("severity {expected}"));
+    }
+    Outcome::Pass(format!("{alert} in {file} ({})", checked.join(", ")))
+}
+
+fn discord_receiver(repo: &Path, file: &str) -> Outcome {
+    let document = match load(repo, file) {
+        Ok(document) => document,
+        Err(reason) => return Outcome::Fail(reason),
+    };
+    let receivers = document
+        .get("receivers")
+        .and_then(Value::as_sequence)
+        .cloned()
+        .unwrap_or_default();
+    let discord: Vec<&Value> = receivers
+        .iter()
+        .filter(|receiver| {
+            receiver
+                .get("discord_configs")
+                .and_then(Value::as_sequence)
+                .is_some_and(|configs| !configs.is_empty())
+        })
+        .collect();
+    let Some(receiver) = discord.first() else {
+        return Outcome::Fail(format!("{file}: no receiver has discord_configs"));
+    };
+    let name = receiver
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    for config in receiver
+        .get("discord_configs")
+        .and_then(Value::as_sequence)
+        .into_iter()
+        .flatten()
+    {
+        // Alertmanager's default for Discord is to send resolved messages.
+        if config.get("send_resolved").and_then(Value::as_bool) == Some(false) {
+            return Outcome::Fail(format!(
+                "{file}: receiver {name} has `send_resolved: false`: no message when the alert ends"
+            ));
+        }
+        if config.get("webhook_url").is_some() {
+            return Outcome::Fail(format!(
+                "{file}: receiver {name} writes its webhook_url in the file: the URL is a secret"
+            ));
+        }
+        if config.get("webhook_url_file").is_none() {
+            return Outcome::Fail(format!("{file}: receiver {name} has no webhook_url_file"));
+        }
+    }
+    if !routes_to(document.get("route"), name) {
+        return Outcome::Fail(format!(
+            "{file}: receiver {name} exists but no route sends alerts to it"
+        ));
+    }
+    Outcome::Pass(format!(
+        "{file}: receiver {name} sends to Discord, resolved messages included"
+    ))
+}
+
+fn routes_to(route: Option<&Value>, name: &str) -> bool {
+    route.is_some_and(|route| {
+        route.get("receiver").and_then(Value::as_str) == Some(name)
+            || route
+                .get("routes")
+                .and_then(Value::as_sequence)
+                .is_some_and(|routes| routes.iter().any(|child| routes_to(Some(child), name)))
+    })
+}
+
+fn compose_lint(repo: &Path, file: &str) -> Outcome {
+    let path = repo.join(file);
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Outcome::Fail(format!("{file} does not exist"));
+    };
+    let folder = path.parent().unwrap_or(repo);
+    match crate::generate::compose::lint(&text, folder) {
+        Ok(findings) if findings.is_empty() => {
+            Outcome::Pass(format!("{file} has none of the usual traps"))
+        }
+        Ok(findings) => Outcome::Fail(
+            findings
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+        Err(error) => Outcome::Fail(format!("{file} is not valid YAML: {error}")),
+    }
+}
+
+/// Every panel of a dashboard, rows' nested panels included.
+fn panels(dashboard: &Value) -> Vec<&Value> {
+    let mut found = Vec::new();
+    let mut stack: Vec<&Value> = dashboard
+        .get("panels")
+        .and_then(Value::as_sequence)
+        .into_iter()
+        .flatten()
+        .collect();
+    while let Some(panel) = stack.pop() {
+        stack.extend(
+            panel
+                .get("panels")
+                .and_then(Value::as_sequence)
+                .into_iter()
+                .flatten(),
+        );
+        found.push(panel);
+    }
+    found
+}
+
+/// Whether a Grafana colour is a red: a named red (`red`, `dark-red`…) or a reddish `#rrggbb`.
+fn is_red(colour: &str) -> bool {
+    let colour = colour.trim().to_ascii_lowercase();
+    if colour.contains("red") {
+        return true;
+    }
+    let hex = colour.strip_prefix('#').filter(|hex| hex.len() >= 6);
+    hex.and_then(|hex| {
+        let channel = |at: usize| u8::from_str_radix(&hex[at..at + 2], 16).ok();
+        Some(channel(0)? >= 0xb0 && channel(2)? <= 0x80 && channel(4)? <= 0x80)
+    })
+    .unwrap_or(false)
+}
+
+fn dashboard_panel(repo: &Path, path: &str, query: &str, threshold: f64) -> Outcome {
+    let full = repo.join(path);
+    let files: Vec<String> = if full.is_dir() {
+        expand(repo, &format!("{}/*.json", path.trim_end_matches('/')))
+    } else {
+        vec![path.to_owned()]
+    };
+    if files.is_empty() {
+        return Outcome::Fail(format!("{path} has no dashboard (*.json)"));
+    }
+    // The problem of the panel closest to passing: a wrong colour says more than a missing threshold.
+    let mut closest: Option<(u8, String)> = None;
+    for file in &files {
+        let dashboard = match load(repo, file) {
+            Ok(dashboard) => dashboard,
+            Err(reason) => return Outcome::Fail(reason),
+        };
+        for panel in panels(&dashboard) {
+            let queries = panel
+                .get("targets")
+                .and_then(Value::as_sequence)
+                .into_iter()
+                .flatten();
+            if !queries
+                .filter_map(|target| target.get("expr").and_then(Value::as_str))
+                .any(|expr| expr.contains(query))
+            {
+                continue;
+            }
+            let title = panel
+                .get("title")
+                .and_then(Value::as_str)
+                .unwrap_or("(untitled)");
+            let defaults = panel
+                .get("fieldConfig")
+                .and_then(|config| config.get("defaults"));
+            let steps: Vec<(Option<f64>, String)> = defaults
+                .and_then(|defaults| defaults.get("thresholds"))
+                .and_then(|thresholds| thresholds.get("steps"))
+                .and_then(Value::as_sequence)
+                .into_iter()
+                .flatten()
+                .map(|step| {
+                    (
+                        step.get("value").and_then(Value::as_f64),
+                        step.get("color")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                            .to_owned(),
+                    )
+                })
+                .collect();
+            let at_value = steps.iter().find(|(value, _)| {
+                value.is_some_and(|value| (value - threshold).abs() <= TOLERANCE)
+            });
+            let style = defaults
+                .and_then(|defaults| defaults.get("custom"))
+                .and_then(|custom| custom.get("thresholdsStyle"))
+                .and_then(|style| style.get("mode"))
+                .and_then(Value::as_str)
+                .unwrap_or("off");
+            let (rank, problem) = match at_value {
+                None => (
+                    u8::from(steps.len() > 1),
+                    format!(
+                        "panel \"{title}\" in {file} has no threshold at {threshold} (its steps: {})",
+                        if steps.is_empty() {
+                            "none".to_owned()
+                        } else {
+                            steps
+                                .iter()
+                                .map(|(value, colour)| {
+                                    format!(
+                                        "{} {colour}",
+                                        value.map_or("base".to_owned(), |v| v.to_string())
+                                    )
+                                })
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        }
+                    ),
+                ),
+                Some((_, colour)) if !is_red(colour) => (
+                    2,
+                    format!(
+                        "panel \"{title}\" in {file} has its threshold at {threshold} in {colour}, not red"
+                    ),
+                ),
+                Some(_) if !style.starts_with("line") && !style.starts_with("dashed") => (
+                    3,
+                    format!(
+                        "panel \"{title}\" in {file} does not draw its thresholds (thresholdsStyle mode is {style}, not line)"
+                    ),
+                ),
+                Some(_) => {
+                    return Outcome::Pass(format!(
+                        "panel \"{title}\" in {file} draws a red line at {threshold}"
+                    ));
+                }
+            };
+            if closest.as_ref().is_none_or(|(best, _)| rank > *best) {
+                closest = Some((rank, problem));
+            }
+        }
+    }
+    Outcome::Fail(closest.map_or_else(
+        || format!("no panel in {path} queries {query}"),
+        |(_, problem)| problem,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reds_are_recognised_by_name_and_by_hex() {
+        for red in ["red", "dark-red", "semi-dark-red", "#F2495C", "#ff0000"] {
+            assert!(is_red(red), "{red}");
+        }
+        for other in ["green", "#73BF69", "transparent", "#00f", ""] {
+            assert!(!is_red(other), "{other}");
+        }
+    }
+
+    #[test]
+    fn patterns_expand_in_order() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let tests = expand(root, "prometheus/rules/*.test.yml");
+        assert_eq!(tests.len(), 4, "{tests:?}");
+        assert!(tests.windows(2).all(|pair| pair[0] < pair[1]));
+        assert_eq!(
+            expand(root, "prometheus/prometheus.yml"),
+            ["prometheus/prometheus.yml"]
+        );
+        assert!(expand(root, "prometheus/nope.yml").is_empty());
+    }
+}

@@ -130,10 +130,11 @@ async fn is_own_service(service: &Service, port: u16, timeout: Duration) -> bool
     }
 }
 
-/// The first port after `port` that is free on 127.0.0.1.
-fn next_free(port: u16) -> Option<u16> {
+/// The first port after `port` that is free on 127.0.0.1 and not one the stack publishes.
+fn next_free(port: u16, stack_ports: &[u16]) -> Option<u16> {
     (port.checked_add(1)?..=port.saturating_add(100)).find(|candidate| {
-        TcpListener::bind(SocketAddrV4::new(Ipv4Addr::LOCALHOST, *candidate)).is_ok()
+        !stack_ports.contains(candidate)
+            && TcpListener::bind(SocketAddrV4::new(Ipv4Addr::LOCALHOST, *candidate)).is_ok()
     })
 }
 
@@ -142,6 +143,11 @@ pub(super) async fn check_ports(repo: &Repo, timeout: Duration, report: &mut Rep
     let Some(compose) = &repo.compose else {
         return;
     };
+    let stack_ports: Vec<u16> = compose
+        .services
+        .iter()
+        .flat_map(|service| service.ports.iter().map(|port| port.host))
+        .collect();
     for service in &compose.services {
         for port in &service.ports {
             let free = TcpListener::bind(SocketAddrV4::new(Ipv4Addr::LOCALHOST, port.host));
@@ -163,7 +169,7 @@ pub(super) async fn check_ports(repo: &Repo, timeout: Duration, report: &mut Rep
                 continue;
             }
             let holder = holder(port.host, timeout).await;
-            let other = next_free(port.host).unwrap_or(port.host.saturating_add(1));
+            let other = next_free(port.host, &stack_ports).unwrap_or(port.host.saturating_add(1));
             let fix = match &port.variable {
                 Some(variable) => format!(
                     "stop {holder}, or publish {} on another port: {variable}={other} docker compose -f compose/compose.yaml up -d (then use http://127.0.0.1:{other})",

@@ -19,7 +19,7 @@ fn explained(error: &dyn std::error::Error) -> String {
     }
     match root {
         Some(root) => format!("{error} ({root})"),
-        None => explained(&error),
+        None => error.to_string(),
     }
 }
 
@@ -407,5 +407,30 @@ async fn check_grafana(client: &GrafanaClient, report: &mut Report) {
                 format!("cannot test the data source {:?}: {error}", datasource.name),
             ),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_is_explained_by_its_deepest_cause() {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "Connection refused");
+        let outer = crate::secrets::SecretsError::Io {
+            path: "/x".to_owned(),
+            source: io,
+        };
+        assert!(
+            explained(&outer).ends_with("(Connection refused)"),
+            "{}",
+            explained(&outer)
+        );
+        let alone = crate::alertmanager::AlertmanagerError::Refused {
+            url: "http://am:9093".to_owned(),
+            path: "/metrics".to_owned(),
+            status: 404,
+        };
+        assert_eq!(explained(&alone), alone.to_string());
     }
 }

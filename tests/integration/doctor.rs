@@ -672,3 +672,47 @@ async fn doctor_says_a_healthy_stack_is_healthy() {
         "Grafana's live checks (health, data sources) need a Grafana image, which this machine cannot have",
     );
 }
+
+#[test]
+fn doctor_skips_the_docker_checks_without_docker() {
+    let dir = lab_copy("no-docker");
+    let project = format!("promlab-doctor-nodocker-{}", std::process::id());
+    let mut env = ports(&[]);
+    // No docker on the PATH, as on a student's machine without Docker.
+    env.push(("PATH".to_owned(), "/nonexistent".to_owned()));
+    let (output, report) = doctor(
+        &[
+            "--dir",
+            &dir.display().to_string(),
+            "--project",
+            &project,
+            "--timeout",
+            "500ms",
+        ],
+        &env,
+    );
+    let volumes = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|finding| finding["id"] == "volumes")
+        .expect("a finding about the volumes");
+    assert_eq!(volumes["severity"], "skipped", "{volumes}");
+    assert!(
+        volumes["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("Docker does not answer (cannot run docker")),
+        "{volumes}"
+    );
+    // Nothing runs: Prometheus and Alertmanager unreachable are problems, not crashes.
+    assert_eq!(output.status.code(), Some(1), "{report:#}");
+    for service in ["prometheus", "alertmanager"] {
+        assert!(
+            problems(&report)
+                .iter()
+                .any(|f| f["id"] == "unreachable" && f["service"] == service),
+            "{service}: {report:#}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -716,3 +716,122 @@ fn doctor_skips_the_docker_checks_without_docker() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A stand-in for Grafana's HTTP API, answering as Grafana 11 documents it: the real one cannot run
+/// here. Its one data source points at localhost:9090, and its test fails as Grafana's does then.
+async fn grafana_stand_in() -> std::net::SocketAddr {
+    use axum::http::{HeaderMap, StatusCode};
+    use axum::routing::get;
+    use axum::{Json, Router};
+    // admin:secret in HTTP basic authentication.
+    let logged_in = |headers: &HeaderMap| {
+        headers
+            .get("authorization")
+            .is_some_and(|value| value == "Basic YWRtaW46c2VjcmV0")
+    };
+    let app = Router::new()
+        .route(
+            "/api/health",
+            get(|| async {
+                Json(serde_json::json!({"commit": "x", "database": "ok", "version": "11.6.0"}))
+            }),
+        )
+        .route(
+            "/api/datasources",
+            get(move |headers: HeaderMap| async move {
+                if !logged_in(&headers) {
+                    return (StatusCode::UNAUTHORIZED, Json(serde_json::json!({"message": "Unauthorized"})));
+                }
+                (
+                    StatusCode::OK,
+                    Json(serde_json::json!([{
+                        "id": 1, "uid": "promlab-prometheus", "orgId": 1, "name": "Prometheus",
+                        "type": "prometheus", "access": "proxy", "url": "http://localhost:9090",
+                        "isDefault": true, "readOnly": true
+                    }])),
+                )
+            }),
+        )
+        .route(
+            "/api/datasources/uid/{uid}/health",
+            get(|| async {
+                (
+                    StatusCode::BAD_REQUEST,
+                    Json(serde_json::json!({
+                        "status": "ERROR",
+                        "message": "Post \"http://localhost:9090/api/v1/query\": dial tcp [::1]:9090: connect: connection refused"
+                    })),
+                )
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a loopback port");
+    let address = listener.local_addr().expect("an address");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    address
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_tests_grafanas_data_sources_through_its_api() {
+    let grafana = format!("http://{}", grafana_stand_in().await);
+    let dir = lab_copy("grafana-api");
+    let mut env = ports(&[]);
+    env.push(("PATH".to_owned(), "/nonexistent".to_owned()));
+    let run = |password: &'static str| {
+        let dir = dir.display().to_string();
+        let grafana = grafana.clone();
+        let env = env.clone();
+        async move {
+            tokio::task::spawn_blocking(move || {
+                doctor(
+                    &[
+                        "--dir",
+                        &dir,
+                        "--grafana",
+                        &grafana,
+                        "--grafana-password",
+                        password,
+                    ],
+                    &env,
+                )
+            })
+            .await
+            .expect("the doctor runs")
+        }
+    };
+    let (_, report) = run("secret").await;
+    assert_found(
+        &report,
+        &[
+            Expected {
+                fault: "a live data source on localhost:9090",
+                id: "datasource-localhost",
+                service: "grafana",
+                message: "the data source \"Prometheus\" points at http://localhost:9090"
+                    .to_owned(),
+            },
+            Expected {
+                fault: "a data source whose test fails",
+                id: "datasource-failing",
+                service: "grafana",
+                message: "connection refused".to_owned(),
+            },
+        ],
+    );
+    let (_, report) = run("wrong").await;
+    assert_found(
+        &report,
+        &[Expected {
+            fault: "a wrong Grafana password",
+            id: "grafana-login",
+            service: "grafana",
+            message: "answered 401 to /api/datasources: the user or password is wrong".to_owned(),
+        }],
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    skip_unavailable(
+        "doctor_tests_grafanas_data_sources_through_its_api",
+        "a real Grafana's answers (a stand-in of its documented API answered here): no Grafana image exists on this machine",
+    );
+}

@@ -453,6 +453,27 @@ mod tests {
     }
 
     #[test]
+    fn doctor_defaults_to_the_current_folder_and_needs_a_password_for_grafana() {
+        let doctor = |args: &[&str]| {
+            let cli = Cli::try_parse_from([&["promlab", "doctor"][..], args].concat()).unwrap();
+            let Command::Doctor(args) = cli.command else {
+                panic!("doctor parses as doctor");
+            };
+            DoctorConfig::from(args)
+        };
+        let config = doctor(&["--project", "lab"]);
+        assert_eq!(config.dir, PathBuf::from("."));
+        assert_eq!(config.timeout, Duration::from_secs(2));
+        assert_eq!(config.grafana_login, None);
+        assert_eq!(config.project.as_deref(), Some("lab"));
+        assert_eq!(
+            doctor(&["--grafana-password", "pw"]).grafana_login,
+            Some(("admin".to_owned(), "pw".to_owned()))
+        );
+        assert_eq!(doctor(&["--grafana-password", ""]).grafana_login, None);
+    }
+
+    #[test]
     fn intervals_are_human_durations_and_never_too_short() {
         assert_eq!(parse_interval("500ms"), Ok(Duration::from_millis(500)));
         assert_eq!(parse_interval("1m"), Ok(Duration::from_secs(60)));

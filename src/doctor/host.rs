@@ -9,6 +9,9 @@ use std::time::Duration;
 use super::Report;
 use super::repo::{Repo, Service};
 
+/// Why a data folder with the wrong owner breaks its service.
+const DENIED: &str = "the service cannot write there and fails with \"permission denied\": Prometheus, Alertmanager and Grafana then restart over and over, `secrets` cannot write the password and webhook files";
+
 /// The folders each image writes to, the uid it runs as, and the owner to give them.
 const DATA_DIRS: [(&str, u32, &str, &str); 4] = [
     (
@@ -87,7 +90,7 @@ pub(super) fn check_folders(repo: &Repo, report: &mut Report) {
                         mount.target,
                         metadata.uid()
                     ),
-                    "the service cannot write its data there: it stops with \"permission denied\" and compose restarts it over and over",
+                    DENIED,
                     format!("sudo chown -R {owner} {}", shown.display()),
                 );
             }
@@ -494,7 +497,7 @@ fn judge_volume(real: &str, image: &str, need: &VolumeNeeds, stats: &Stats, repo
                 "data-permissions",
                 service,
                 format!("volume {real} belongs to uid {owner_uid}, but {who}"),
-                "the service cannot write its data there: it stops with \"permission denied\" and compose restarts it over and over",
+                DENIED,
                 format!(
                     "docker run --rm --user 0 -v {real}:/v --entrypoint chown {image} -R {owner} /v   (or forget its data: docker compose -f compose/compose.yaml down -v)"
                 ),

@@ -85,3 +85,34 @@ pub async fn examine(config: &DoctorConfig) -> Result<Report, DoctorError> {
     live::check(&clients, &lab, &mut report).await;
     Ok(report)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(dir: &str) -> DoctorConfig {
+        DoctorConfig {
+            dir: PathBuf::from(dir),
+            prometheus: None,
+            alertmanager: None,
+            grafana: None,
+            grafana_login: None,
+            project: Some("promlab-doctor-unit".to_owned()),
+            offline: false,
+            timeout: Duration::from_millis(500),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_bad_url_or_folder_stops_the_doctor_naming_the_fix() {
+        let mut bad_url = config(env!("CARGO_MANIFEST_DIR"));
+        bad_url.prometheus = Some("prometheus:9090".to_owned());
+        let error = examine(&bad_url).await.unwrap_err().to_string();
+        assert!(error.contains("write it as http://HOST:PORT"), "{error}");
+        let error = examine(&config("/nowhere/lab"))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("give it with --dir"), "{error}");
+    }
+}

@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use std::path::PathBuf;
 
+use crate::doctor::{DoctorConfig, ReportFormat};
 use crate::forecast::{BacktestConfig, BacktestSource, ForecastConfig, ModelKind};
 use crate::generate::GenerateConfig;
 use crate::grade::{Format, GradeConfig, GrafanaAuth, LabSource, Stack, Target};
@@ -70,6 +71,8 @@ pub enum Command {
     Generate(GenerateArgs),
     /// Grade a student's repository (or a class of them) on a lab: static checks, and live ones on the running stack.
     Grade(GradeArgs),
+    /// Check the lab's files, its running services and the host for the usual mistakes, with the fix.
+    Doctor(DoctorArgs),
 }
 
 #[derive(Debug, Args)]
@@ -198,6 +201,84 @@ impl From<GradeArgs> for GradeConfig {
             output: args.output,
             reports: args.reports,
             jobs: args.jobs.map_or(cores * 2, usize::from),
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// The lab's repository (prometheus/, alertmanager/, grafana/, compose/ inside).
+    #[arg(long, env = "PROMLAB_DOCTOR_DIR", default_value = ".")]
+    pub dir: PathBuf,
+
+    /// Prometheus' URL (default: http://127.0.0.1 on the port compose publishes, PROMLAB_PROMETHEUS_PORT or 9090).
+    #[arg(long, env = "PROMLAB_DOCTOR_PROMETHEUS")]
+    pub prometheus: Option<String>,
+
+    /// Alertmanager's URL (default: http://127.0.0.1 on the port compose publishes, 9093 unless changed).
+    #[arg(long, env = "PROMLAB_DOCTOR_ALERTMANAGER")]
+    pub alertmanager: Option<String>,
+
+    /// Grafana's URL (default: http://127.0.0.1 on the port compose publishes, 3000 unless changed).
+    #[arg(long, env = "PROMLAB_DOCTOR_GRAFANA")]
+    pub grafana: Option<String>,
+
+    /// Grafana's admin user, for the data source checks.
+    #[arg(long, env = "PROMLAB_GRAFANA_USER", default_value = "admin")]
+    pub grafana_user: String,
+
+    /// Grafana's admin password (`docker compose -f compose/compose.yaml logs secrets` shows it); without it the data source checks are skipped.
+    #[arg(long, env = "PROMLAB_GRAFANA_PASSWORD", hide_env_values = true)]
+    pub grafana_password: Option<String>,
+
+    /// The compose project whose volumes are checked (default: COMPOSE_PROJECT_NAME, else the compose file's folder name).
+    #[arg(long, env = "COMPOSE_PROJECT_NAME")]
+    pub project: Option<String>,
+
+    /// Only the repo's files and folders: no network call, no Docker.
+    #[arg(long)]
+    pub offline: bool,
+
+    /// How long each network call may take (Docker commands get at least 10s).
+    #[arg(long, env = "PROMLAB_DOCTOR_TIMEOUT", default_value = "2s", value_parser = parse_interval)]
+    pub timeout: Duration,
+
+    /// text for people, json for scripts.
+    #[arg(long, env = "PROMLAB_DOCTOR_FORMAT", value_enum, default_value_t = DoctorFormat::Text)]
+    pub format: DoctorFormat,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum DoctorFormat {
+    /// Findings with why and fix, then a summary.
+    Text,
+    /// One JSON object: findings and summary.
+    Json,
+}
+
+impl From<DoctorFormat> for ReportFormat {
+    fn from(format: DoctorFormat) -> Self {
+        match format {
+            DoctorFormat::Text => Self::Text,
+            DoctorFormat::Json => Self::Json,
+        }
+    }
+}
+
+impl From<DoctorArgs> for DoctorConfig {
+    fn from(args: DoctorArgs) -> Self {
+        Self {
+            dir: args.dir,
+            prometheus: args.prometheus,
+            alertmanager: args.alertmanager,
+            grafana: args.grafana,
+            grafana_login: args
+                .grafana_password
+                .filter(|password| !password.is_empty())
+                .map(|password| (args.grafana_user, password)),
+            project: args.project.filter(|project| !project.is_empty()),
+            offline: args.offline,
+            timeout: args.timeout,
         }
     }
 }
@@ -561,6 +642,27 @@ mod tests {
             probe(&["http://sink:9000/healthz"]),
             "http://sink:9000/healthz"
         );
+    }
+
+    #[test]
+    fn doctor_defaults_to_the_current_folder_and_needs_a_password_for_grafana() {
+        let doctor = |args: &[&str]| {
+            let cli = Cli::try_parse_from([&["promlab", "doctor"][..], args].concat()).unwrap();
+            let Command::Doctor(args) = cli.command else {
+                panic!("doctor parses as doctor");
+            };
+            DoctorConfig::from(args)
+        };
+        let config = doctor(&["--project", "lab"]);
+        assert_eq!(config.dir, PathBuf::from("."));
+        assert_eq!(config.timeout, Duration::from_secs(2));
+        assert_eq!(config.grafana_login, None);
+        assert_eq!(config.project.as_deref(), Some("lab"));
+        assert_eq!(
+            doctor(&["--grafana-password", "pw"]).grafana_login,
+            Some(("admin".to_owned(), "pw".to_owned()))
+        );
+        assert_eq!(doctor(&["--grafana-password", ""]).grafana_login, None);
     }
 
     #[test]

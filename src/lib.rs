@@ -1,10 +1,13 @@
 //! promlab: a self-contained monitoring lab kit. `main.rs` parses the command line and calls [`run`];
 //! everything else lives in one module per domain noun.
 
+pub mod alertmanager;
 pub mod cli;
+pub mod doctor;
 pub mod forecast;
 pub mod generate;
 pub mod grade;
+pub mod grafana;
 pub mod logging;
 pub mod metrics;
 pub mod mock;
@@ -37,6 +40,9 @@ pub enum Error {
     /// `promlab grade` could not grade, or some criteria failed.
     #[error(transparent)]
     Grade(#[from] grade::GradeError),
+    /// `promlab doctor` could not run, or found problems.
+    #[error(transparent)]
+    Doctor(#[from] doctor::DoctorError),
     /// `promlab probe` found the service unhealthy.
     #[error(transparent)]
     Probe(#[from] probe::ProbeError),
@@ -60,7 +66,8 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         | Command::Generate(_)
         // Grading runs the static checks on threads of its own and awaits only the live calls.
         | Command::Grade(_)
-        | Command::Secrets(_) => tokio::runtime::Builder::new_current_thread(),
+        | Command::Secrets(_)
+        | Command::Doctor(_) => tokio::runtime::Builder::new_current_thread(),
     };
     let runtime = runtime.enable_all().build().map_err(Error::Runtime)?;
     runtime.block_on(async {
@@ -87,6 +94,18 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             Command::Probe(args) => probe::run(&args.into()).await?,
             Command::Generate(args) => generate::run(&args.into())?,
             Command::Grade(args) => grade::run(&args.into()).await?,
+            Command::Doctor(args) => {
+                let format = args.format.into();
+                let report = doctor::examine(&args.into()).await?;
+                // On standard output: the report is the command's result, ready to paste or parse.
+                print!("{}", report.render(format));
+                if report.problems() > 0 {
+                    return Err(doctor::DoctorError::ProblemsFound {
+                        count: report.problems(),
+                    }
+                    .into());
+                }
+            }
             Command::Secrets(args) => {
                 let written = secrets::run(&args.into())?;
                 // On standard output, so `docker compose logs secrets` shows the student how to log in.

@@ -1,5 +1,10 @@
 //! The one Prometheus HTTP API client every promlab module uses: instant and range queries, decoded into
-//! plain series, with errors that name the URL and what to check.
+//! plain series, with errors that name the URL and what to check; and what Prometheus says about
+//! itself (`status`: targets, Alertmanagers, rule groups, flags).
+
+mod status;
+
+pub use status::{AlertmanagerTarget, RuleGroup, Target};
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -69,7 +74,7 @@ pub struct PromClient {
 struct Answer {
     status: String,
     #[serde(default)]
-    data: Option<Data>,
+    data: Option<serde_json::Value>,
     #[serde(default, rename = "errorType")]
     error_type: Option<String>,
     #[serde(default)]
@@ -144,6 +149,16 @@ impl PromClient {
         query: &str,
         params: &[(&str, String)],
     ) -> Result<Data, PromError> {
+        self.get_data(path, query, params).await
+    }
+
+    /// `GET path` on the API, its `data` decoded as `T`; `query` names the request in errors.
+    async fn get_data<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &str,
+        params: &[(&str, String)],
+    ) -> Result<T, PromError> {
         let url = format!("{}{path}", self.base);
         let mut request = self.http.get(&url).query(params);
         if let Some(token) = &self.bearer_token {
@@ -193,9 +208,13 @@ impl PromClient {
                 ),
             });
         }
-        answer.data.ok_or_else(|| PromError::Decode {
+        let data = answer.data.ok_or_else(|| PromError::Decode {
             url: self.base.clone(),
             problem: "a successful answer without data".to_owned(),
+        })?;
+        serde_json::from_value(data).map_err(|error| PromError::Decode {
+            url: self.base.clone(),
+            problem: format!("{path}: {error}"),
         })
     }
 

@@ -34,6 +34,12 @@ impl Promlab {
         self
     }
 
+    /// Adds arguments known only at run time.
+    pub fn args_slice(mut self, args: &[&str]) -> Self {
+        self.command.args(args);
+        self
+    }
+
     pub fn env(mut self, key: &str, value: &str) -> Self {
         self.command.env(key, value);
         self

@@ -12,6 +12,7 @@ pub mod prom;
 pub mod secrets;
 pub mod serve;
 pub mod sink;
+pub mod tsdb;
 
 use cli::{Cli, Command};
 
@@ -36,6 +37,9 @@ pub enum Error {
     /// `promlab probe` found the service unhealthy.
     #[error(transparent)]
     Probe(#[from] probe::ProbeError),
+    /// `promlab tsdb` could not read the blocks or write its output.
+    #[error(transparent)]
+    Tsdb(#[from] tsdb::TsdbError),
     /// The async runtime could not start (out of threads or memory).
     #[error("cannot start the async runtime: {0}")]
     Runtime(#[source] std::io::Error),
@@ -44,6 +48,10 @@ pub enum Error {
 /// Runs the command the user asked for.
 pub fn run(cli: Cli) -> Result<(), Error> {
     logging::init(cli.log_format.into());
+    // Reading blocks is plain file work: no runtime.
+    if let Command::Tsdb(args) = cli.command {
+        return Ok(tsdb::run(&args.try_into()?)?);
+    }
     let mut runtime = match cli.command {
         // Fitting runs on blocking threads while the server answers scrapes.
         Command::Forecast(_) => tokio::runtime::Builder::new_multi_thread(),
@@ -54,7 +62,8 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         | Command::WebhookSink(_)
         | Command::Probe(_)
         | Command::Generate(_)
-        | Command::Secrets(_) => tokio::runtime::Builder::new_current_thread(),
+        | Command::Secrets(_)
+        | Command::Tsdb(_) => tokio::runtime::Builder::new_current_thread(),
     };
     let runtime = runtime.enable_all().build().map_err(Error::Runtime)?;
     runtime.block_on(async {
@@ -80,6 +89,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             }
             Command::Probe(args) => probe::run(&args.into()).await?,
             Command::Generate(args) => generate::run(&args.into())?,
+            Command::Tsdb(_) => {}
             Command::Secrets(args) => {
                 let written = secrets::run(&args.into())?;
                 // On standard output, so `docker compose logs secrets` shows the student how to log in.

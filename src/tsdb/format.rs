@@ -22,12 +22,37 @@ pub fn push_go_float(out: &mut String, value: f64) {
         out.push('0');
         return;
     }
-    // Rust's `{:e}` gives the same shortest round-trip digits as Go: `d.ddde-7`.
-    let mut scientific = String::with_capacity(32);
-    let _ = write!(scientific, "{:e}", value.abs());
-    let (mantissa, exponent) = scientific.split_once('e').unwrap_or((&scientific, "0"));
+    // Ryu's shortest digits, ties broken to even as Go's strconv (itself a Ryu) breaks them; Rust's
+    // own `{:e}` rounds some 17-digit ties up (3.0124463483435313e12 where Go prints ...312e+12).
+    let mut buffer = ryu::Buffer::new();
+    let text = buffer.format_finite(value.abs());
+    let (mantissa, exponent) = text.split_once('e').unwrap_or((text, "0"));
     let exponent: i32 = exponent.parse().unwrap_or(0);
-    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    let (integer, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let mut digits = [0_u8; 40];
+    let mut count = 0;
+    for &digit in integer.as_bytes().iter().chain(fraction.as_bytes()) {
+        if count < digits.len() {
+            digits[count] = digit;
+            count += 1;
+        }
+    }
+    // The decimal point sits `point` digits after the first one written.
+    let mut point = i32::try_from(integer.len()).unwrap_or(0) + exponent;
+    let mut first = 0;
+    while first < count && digits[first] == b'0' {
+        first += 1;
+        point -= 1;
+    }
+    while count > first && digits[count - 1] == b'0' {
+        count -= 1;
+    }
+    let digits = std::str::from_utf8(&digits[first..count]).unwrap_or("0");
+    push_digits(out, digits, point - 1);
+}
+
+/// Writes significant `digits` (no leading or trailing zeros) with decimal `exponent` as `%g` does.
+fn push_digits(out: &mut String, digits: &str, exponent: i32) {
     if !(-4..6).contains(&exponent) {
         out.push_str(&digits[..1]);
         if digits.len() > 1 {
@@ -41,11 +66,11 @@ pub fn push_go_float(out: &mut String, value: f64) {
         for _ in 0..(-exponent - 1) {
             out.push('0');
         }
-        out.push_str(&digits);
+        out.push_str(digits);
     } else {
         let integer = usize::try_from(exponent).unwrap_or(0) + 1;
         if digits.len() <= integer {
-            out.push_str(&digits);
+            out.push_str(digits);
             for _ in digits.len()..integer {
                 out.push('0');
             }
@@ -154,6 +179,12 @@ mod tests {
             (f64::NEG_INFINITY, "-Inf"),
             (42.0, "42"),
             (1e100, "1e+100"),
+            // A 17-digit tie: Go rounds it to even, as promtool printed it.
+            (3.012_446_348_343_531_2e12, "3.0124463483435312e+12"),
+            (4.356_616_707_325_031_2e12, "4.3566167073250312e+12"),
+            (1e15, "1e+15"),
+            (123_456_789_012_345_680.0, "1.2345678901234568e+17"),
+            (0.000_123, "0.000123"),
         ];
         for (value, go) in cases {
             assert_eq!(go_float(value), go, "{value:?}");

@@ -38,6 +38,11 @@ pub enum TsdbError {
         "{path} holds no TSDB block (no meta.json in it or in its subfolders): give a Prometheus data folder (its --storage.tsdb.path), a snapshot folder (data/snapshots/NAME) or one block folder"
     )]
     NoBlocks { path: String },
+    /// The data folder holds only the head, which is not read.
+    #[error(
+        "{path} holds no block yet, only the head ({path}/wal: the last two hours or so, which this reader does not read); take a snapshot, which writes the head as a block: start Prometheus with --web.enable-admin-api, run curl -XPOST http://localhost:9090/api/v1/admin/tsdb/snapshot and read {path}/snapshots/NAME"
+    )]
+    OnlyHead { path: String },
     /// A block folder lacks meta.json.
     #[error(
         "{block}/meta.json is missing: the block is half-written or half-deleted; move the folder {block} out of the data folder (Prometheus would refuse it too) or restore it from a snapshot"
@@ -166,14 +171,17 @@ impl Database {
                 });
             }
         }
+        let has_wal =
+            std::fs::read_dir(path.join("wal")).is_ok_and(|mut entries| entries.next().is_some());
         if blocks.is_empty() {
-            return Err(TsdbError::NoBlocks {
-                path: path.display().to_string(),
+            let path = path.display().to_string();
+            return Err(if has_wal {
+                TsdbError::OnlyHead { path }
+            } else {
+                TsdbError::NoBlocks { path }
             });
         }
         blocks.sort_by_key(|block| (block.meta.min_time, block.meta.max_time));
-        let wal = path.join("wal");
-        let has_wal = std::fs::read_dir(&wal).is_ok_and(|mut entries| entries.next().is_some());
         Ok(Self {
             path: path.to_owned(),
             blocks,

@@ -34,6 +34,11 @@ impl Promlab {
         self
     }
 
+    pub fn args_slice(mut self, args: &[&str]) -> Self {
+        self.command.args(args);
+        self
+    }
+
     pub fn env(mut self, key: &str, value: &str) -> Self {
         self.command.env(key, value);
         self

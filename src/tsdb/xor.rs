@@ -354,6 +354,33 @@ mod tests {
     }
 
     #[test]
+    fn random_and_mutated_chunks_never_panic() {
+        use rand::{Rng as _, SeedableRng as _};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+        let samples: Vec<(i64, f64)> = (0..120)
+            .map(|i| (i * 15_000 + (i % 7) * 3, (i as f64).sin() * 1e3))
+            .collect();
+        let chunk = encode(&samples);
+        for _ in 0..20_000 {
+            let mut bytes = if rng.random_bool(0.5) {
+                chunk.clone()
+            } else {
+                (0..rng.random_range(0..64)).map(|_| rng.random()).collect()
+            };
+            for _ in 0..rng.random_range(1..4) {
+                if let Some(at) = (!bytes.is_empty()).then(|| rng.random_range(0..bytes.len())) {
+                    bytes[at] ^= 1 << rng.random_range(0..8);
+                }
+            }
+            let mut decoded = Vec::new();
+            if decode(&bytes, &mut decoded).is_ok() {
+                // Never more samples than the header's count.
+                assert!(decoded.len() <= usize::from(u16::from_be_bytes([bytes[0], bytes[1]])));
+            }
+        }
+    }
+
+    #[test]
     fn a_value_wider_than_64_bits_is_refused() {
         let mut writer = BitWriter::default();
         writer.put(2, 16);

@@ -589,8 +589,8 @@ fn refresh_checksums(file: &str, bytes: &mut [u8]) {
                 let start = at + used;
                 let Some(end) = usize::try_from(length)
                     .ok()
-                    .and_then(|length| start.checked_add(length + 1))
-                    .filter(|end| end + 4 <= bytes.len())
+                    .and_then(|length| start.checked_add(length)?.checked_add(1))
+                    .filter(|end| end.saturating_add(4) <= bytes.len())
                 else {
                     break;
                 };
@@ -632,7 +632,7 @@ fn refresh_checksums(file: &str, bytes: &mut [u8]) {
                 let Some(end) = usize::try_from(length)
                     .ok()
                     .and_then(|length| start.checked_add(length))
-                    .filter(|end| end + 4 <= series_end)
+                    .filter(|end| end.saturating_add(4) <= series_end)
                 else {
                     break;
                 };

@@ -100,7 +100,7 @@ pub struct TsdbReadArgs {
     pub dir: PathBuf,
 
     /// Series selector, e.g. 'up{job="node"}' (repeat for several; a series matching any is read).
-    #[arg(long = "match", env = "PROMLAB_TSDB_MATCH", value_delimiter = ';')]
+    #[arg(long = "match", env = "PROMLAB_TSDB_MATCH")]
     pub selectors: Vec<String>,
 
     /// First timestamp to read: milliseconds since 1970 (as promtool's --min-time) or RFC 3339.

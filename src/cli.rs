@@ -19,6 +19,7 @@ use crate::mock::{MockConfig, Scenario};
 use crate::probe::ProbeConfig;
 use crate::secrets::SecretsConfig;
 use crate::sink::SinkConfig;
+use crate::tsdb::{ExportFormat, Query, TsdbCommand, TsdbConfig, TsdbError};
 
 /// promlab: a self-contained monitoring lab kit.
 #[derive(Debug, Parser)]
@@ -73,6 +74,8 @@ pub enum Command {
     Grade(GradeArgs),
     /// Check the lab's files, its running services and the host for the usual mistakes, with the fix.
     Doctor(DoctorArgs),
+    /// Read Prometheus TSDB blocks offline: dump, export or list them (the head/WAL is not read).
+    Tsdb(TsdbArgs),
 }
 
 #[derive(Debug, Args)]
@@ -265,6 +268,80 @@ impl From<DoctorFormat> for ReportFormat {
     }
 }
 
+#[derive(Debug, Args)]
+pub struct TsdbArgs {
+    #[command(subcommand)]
+    pub action: TsdbAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TsdbAction {
+    /// Print every sample as `promtool tsdb dump` does: `{labels} value timestamp_ms`, sorted by series.
+    Dump(TsdbReadArgs),
+    /// Write the series to a file (atomically) or standard output as JSON lines, OpenMetrics or CSV.
+    Export(TsdbExportArgs),
+    /// List the blocks: ULID, time range and the counts in their meta.json.
+    Ls(TsdbDirArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TsdbDirArgs {
+    /// A Prometheus data folder, a snapshot folder (data/snapshots/NAME) or one block folder.
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct TsdbReadArgs {
+    /// A Prometheus data folder, a snapshot folder (data/snapshots/NAME) or one block folder.
+    pub dir: PathBuf,
+
+    /// Series selector, e.g. 'up{job="node"}' (repeat for several; a series matching any is read).
+    #[arg(long = "match", env = "PROMLAB_TSDB_MATCH")]
+    pub selectors: Vec<String>,
+
+    /// First timestamp to read: milliseconds since 1970 (as promtool's --min-time) or RFC 3339.
+    #[arg(long, alias = "min-time", env = "PROMLAB_TSDB_START", allow_hyphen_values = true, value_parser = parse_timestamp)]
+    pub start: Option<i64>,
+
+    /// Last timestamp to read (inclusive): milliseconds since 1970 (as promtool's --max-time) or RFC 3339.
+    #[arg(long, alias = "max-time", env = "PROMLAB_TSDB_END", allow_hyphen_values = true, value_parser = parse_timestamp)]
+    pub end: Option<i64>,
+}
+
+#[derive(Debug, Args)]
+pub struct TsdbExportArgs {
+    #[command(flatten)]
+    pub read: TsdbReadArgs,
+
+    /// Output format.
+    #[arg(long, env = "PROMLAB_TSDB_FORMAT", value_enum, default_value_t = ExportFormatArg::Jsonl)]
+    pub format: ExportFormatArg,
+
+    /// File to write (a temporary file renamed at the end: never half-written); standard output when absent.
+    #[arg(short, long, env = "PROMLAB_TSDB_OUTPUT")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ExportFormatArg {
+    /// One JSON object per series: {"metric":{labels},"values":[[timestamp_ms,"value"],...]}.
+    Jsonl,
+    /// OpenMetrics text, which `promtool tsdb create-blocks-from openmetrics` reads back.
+    Openmetrics,
+    /// Rows of series,timestamp_ms,value.
+    Csv,
+}
+
+impl From<ExportFormatArg> for ExportFormat {
+    fn from(format: ExportFormatArg) -> Self {
+        match format {
+            ExportFormatArg::Jsonl => Self::Jsonl,
+            ExportFormatArg::Openmetrics => Self::OpenMetrics,
+            ExportFormatArg::Csv => Self::Csv,
+        }
+    }
+}
+
 impl From<DoctorArgs> for DoctorConfig {
     fn from(args: DoctorArgs) -> Self {
         Self {
@@ -281,6 +358,59 @@ impl From<DoctorArgs> for DoctorConfig {
             timeout: args.timeout,
         }
     }
+}
+
+impl TsdbReadArgs {
+    fn query(&self) -> Result<Query, TsdbError> {
+        Query {
+            min_time: self.start.unwrap_or(i64::MIN),
+            max_time: self.end.unwrap_or(i64::MAX),
+            ..Query::default()
+        }
+        .with_selectors(&self.selectors)
+    }
+}
+
+impl TryFrom<TsdbArgs> for TsdbConfig {
+    type Error = TsdbError;
+
+    fn try_from(args: TsdbArgs) -> Result<Self, TsdbError> {
+        Ok(match args.action {
+            TsdbAction::Dump(args) => Self {
+                command: TsdbCommand::Dump {
+                    query: args.query()?,
+                },
+                path: args.dir,
+            },
+            TsdbAction::Export(args) => Self {
+                command: TsdbCommand::Export {
+                    query: args.read.query()?,
+                    format: args.format.into(),
+                    output: args.output,
+                },
+                path: args.read.dir,
+            },
+            TsdbAction::Ls(args) => Self {
+                command: TsdbCommand::List,
+                path: args.dir,
+            },
+        })
+    }
+}
+
+/// Milliseconds since 1970, or an RFC 3339 time.
+fn parse_timestamp(text: &str) -> Result<i64, String> {
+    if let Ok(millis) = text.trim().parse::<i64>() {
+        return Ok(millis);
+    }
+    let at = humantime::parse_rfc3339_weak(text.trim()).map_err(|error| {
+        format!("{error}; write milliseconds since 1970 (1700000000000) or an RFC 3339 time (2024-01-31T12:00:00Z)")
+    })?;
+    let millis = at
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|_| "times before 1970 are written in milliseconds (negative)".to_owned())?
+        .as_millis();
+    i64::try_from(millis).map_err(|_| format!("{text} is too far in the future"))
 }
 
 #[derive(Debug, Args)]
@@ -663,6 +793,20 @@ mod tests {
             Some(("admin".to_owned(), "pw".to_owned()))
         );
         assert_eq!(doctor(&["--grafana-password", ""]).grafana_login, None);
+    }
+
+    fn tsdb_times_are_milliseconds_or_rfc3339() {
+        assert_eq!(parse_timestamp("1700000000000"), Ok(1_700_000_000_000));
+        assert_eq!(parse_timestamp("-5"), Ok(-5));
+        assert_eq!(
+            parse_timestamp("2023-11-14T22:13:20Z"),
+            Ok(1_700_000_000_000)
+        );
+        assert!(
+            parse_timestamp("yesterday")
+                .unwrap_err()
+                .contains("RFC 3339")
+        );
     }
 
     #[test]

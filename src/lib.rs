@@ -16,6 +16,7 @@ pub mod prom;
 pub mod secrets;
 pub mod serve;
 pub mod sink;
+pub mod tsdb;
 
 use cli::{Cli, Command};
 
@@ -46,6 +47,9 @@ pub enum Error {
     /// `promlab probe` found the service unhealthy.
     #[error(transparent)]
     Probe(#[from] probe::ProbeError),
+    /// `promlab tsdb` could not read the blocks or write its output.
+    #[error(transparent)]
+    Tsdb(#[from] tsdb::TsdbError),
     /// The async runtime could not start (out of threads or memory).
     #[error("cannot start the async runtime: {0}")]
     Runtime(#[source] std::io::Error),
@@ -54,6 +58,10 @@ pub enum Error {
 /// Runs the command the user asked for.
 pub fn run(cli: Cli) -> Result<(), Error> {
     logging::init(cli.log_format.into());
+    // Reading blocks is plain file work: no runtime.
+    if let Command::Tsdb(args) = cli.command {
+        return Ok(tsdb::run(&args.try_into()?)?);
+    }
     let mut runtime = match cli.command {
         // Fitting runs on blocking threads while the server answers scrapes.
         Command::Forecast(_) => tokio::runtime::Builder::new_multi_thread(),
@@ -67,7 +75,8 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         // Grading runs the static checks on threads of its own and awaits only the live calls.
         | Command::Grade(_)
         | Command::Secrets(_)
-        | Command::Doctor(_) => tokio::runtime::Builder::new_current_thread(),
+        | Command::Doctor(_)
+        | Command::Tsdb(_) => tokio::runtime::Builder::new_current_thread(),
     };
     let runtime = runtime.enable_all().build().map_err(Error::Runtime)?;
     runtime.block_on(async {
@@ -106,6 +115,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
                     .into());
                 }
             }
+            Command::Tsdb(_) => {}
             Command::Secrets(args) => {
                 let written = secrets::run(&args.into())?;
                 // On standard output, so `docker compose logs secrets` shows the student how to log in.

@@ -21,3 +21,4 @@ mod image;
 mod metrics_lint;
 mod page_in_browser;
 mod prometheus_scrape;
+mod tsdb;

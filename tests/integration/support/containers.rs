@@ -95,7 +95,7 @@ impl Prometheus {
         config: &str,
         files: &[(String, String)],
     ) -> Result<Self, Missing> {
-        Self::launch(port, config, files, None).await
+        Self::launch(port, config, files, None, &[]).await
     }
 
     /// Starts Prometheus on `port` over the TSDB in `data` (a host folder, e.g. blocks made by
@@ -105,7 +105,17 @@ impl Prometheus {
         config: &str,
         data: &std::path::Path,
     ) -> Result<Self, Missing> {
-        Self::launch(port, config, &[], Some(data)).await
+        Self::launch(port, config, &[], Some(data), &[]).await
+    }
+
+    /// As [`Self::start_on_data`], with more command-line flags (e.g. `--web.enable-admin-api`).
+    pub async fn start_on_data_with_flags(
+        port: u16,
+        config: &str,
+        data: &std::path::Path,
+        flags: &[&str],
+    ) -> Result<Self, Missing> {
+        Self::launch(port, config, &[], Some(data), flags).await
     }
 
     async fn launch(
@@ -113,6 +123,7 @@ impl Prometheus {
         config: &str,
         files: &[(String, String)],
         data: Option<&std::path::Path>,
+        flags: &[&str],
     ) -> Result<Self, Missing> {
         let (env, default) = PROMETHEUS_IMAGE;
         let reference = image(env, default)?;
@@ -135,12 +146,16 @@ impl Prometheus {
             ));
         }
         let container = request
-            .with_cmd([
-                "--config.file=/etc/prometheus/prometheus.yml".to_owned(),
-                "--storage.tsdb.path=/prometheus".to_owned(),
-                "--storage.tsdb.retention.time=60d".to_owned(),
-                format!("--web.listen-address=127.0.0.1:{port}"),
-            ])
+            .with_cmd(
+                [
+                    "--config.file=/etc/prometheus/prometheus.yml".to_owned(),
+                    "--storage.tsdb.path=/prometheus".to_owned(),
+                    "--storage.tsdb.retention.time=60d".to_owned(),
+                    format!("--web.listen-address=127.0.0.1:{port}"),
+                ]
+                .into_iter()
+                .chain(flags.iter().map(|flag| (*flag).to_owned())),
+            )
             .with_startup_timeout(Duration::from_secs(60))
             .start()
             .await

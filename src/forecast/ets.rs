@@ -23,23 +23,12 @@ pub(super) fn from_augurs(
         model,
         reason: "no prediction interval came back".to_owned(),
     })?;
-    let finite = forecast
-        .point
-        .iter()
-        .chain(&intervals.lower)
-        .chain(&intervals.upper)
-        .all(|value| value.is_finite());
-    if !finite {
-        return Err(ModelError::Failed {
-            model,
-            reason: "the forecast is not finite".to_owned(),
-        });
-    }
-    Ok(Forecast {
+    Forecast {
         point: forecast.point,
         lower: intervals.lower,
         upper: intervals.upper,
-    })
+    }
+    .finite(model)
 }
 
 impl Model for Ets {

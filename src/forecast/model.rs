@@ -25,6 +25,25 @@ impl Forecast {
     pub fn is_empty(&self) -> bool {
         self.point.is_empty()
     }
+
+    /// The forecast when every value is finite: a library's NaN or infinity is `model`'s failure, never
+    /// a value served.
+    pub(super) fn finite(self, model: &'static str) -> Result<Self, ModelError> {
+        let finite = self
+            .point
+            .iter()
+            .chain(&self.lower)
+            .chain(&self.upper)
+            .all(|value| value.is_finite());
+        if finite {
+            Ok(self)
+        } else {
+            Err(ModelError::Failed {
+                model,
+                reason: "the forecast is not finite".to_owned(),
+            })
+        }
+    }
 }
 
 /// Why a model could not forecast a series.

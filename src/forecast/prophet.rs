@@ -121,21 +121,12 @@ impl Model for Prophet {
         let (Some(lower), Some(upper)) = (predicted.lower, predicted.upper) else {
             return Err(failed(&"no prediction interval came back"));
         };
-        let forecast = Forecast {
+        Forecast {
             point: predicted.point,
             lower,
             upper,
-        };
-        let finite = forecast
-            .point
-            .iter()
-            .chain(&forecast.lower)
-            .chain(&forecast.upper)
-            .all(|value| value.is_finite());
-        if !finite {
-            return Err(failed(&"the forecast is not finite"));
         }
-        Ok(forecast)
+        .finite(NAME)
     }
 }
 

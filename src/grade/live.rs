@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::Outcome;
 use super::criteria::Check;
+use crate::alertmanager::{AlertmanagerClient, MetricSample};
 use crate::prom::PromClient;
 
 /// How the grader logs in to Grafana's API.
@@ -56,7 +57,7 @@ pub(super) async fn evaluate(check: &Check, stack: &Stack, http: &reqwest::Clien
             None => Outcome::Skip(
                 "no --alertmanager URL given: add --alertmanager http://127.0.0.1:9093 to grade the running stack".to_owned(),
             ),
-            Some(url) => notifications(http, url, integration, *min_sent).await,
+            Some(url) => notifications(url, stack.timeout, integration, *min_sent).await,
         },
         Check::GrafanaDashboard { uid } => match &stack.grafana {
             None => Outcome::Skip(
@@ -108,23 +109,28 @@ async fn target_up(client: &PromClient, jobs: &[String]) -> Outcome {
     }
 }
 
-async fn notifications(
-    http: &reqwest::Client,
-    url: &str,
-    integration: &str,
-    min_sent: u32,
-) -> Outcome {
-    let metrics_url = format!("{}/metrics", url.trim_end_matches('/'));
-    let text = match fetch(http.get(&metrics_url)).await {
-        Ok(text) => text,
-        Err(reason) => return Outcome::Fail(format!("Alertmanager at {url}: {reason}")),
+async fn notifications(url: &str, timeout: Duration, integration: &str, min_sent: u32) -> Outcome {
+    let client = match AlertmanagerClient::new(url, timeout) {
+        Ok(client) => client,
+        Err(error) => return Outcome::Fail(error.to_string()),
     };
-    let sent = counter(&text, "alertmanager_notifications_total", integration);
-    let failed = counter(
-        &text,
-        "alertmanager_notifications_failed_total",
-        integration,
-    );
+    // The sum over the integration's series (the failures come one per reason).
+    let total = |samples: Vec<MetricSample>| {
+        samples
+            .iter()
+            .filter(|sample| sample.label("integration") == Some(integration))
+            .map(|sample| sample.value)
+            .reduce(|a, b| a + b)
+    };
+    let (sent, failed) = match (
+        client.metric("alertmanager_notifications_total").await,
+        client
+            .metric("alertmanager_notifications_failed_total")
+            .await,
+    ) {
+        (Ok(sent), Ok(failed)) => (total(sent), total(failed)),
+        (Err(error), _) | (_, Err(error)) => return Outcome::Fail(error.to_string()),
+    };
     match (sent, failed) {
         (None, _) => Outcome::Fail(format!(
             "Alertmanager at {url} has no {integration} integration (alertmanager_notifications_total has no integration=\"{integration}\")"
@@ -139,35 +145,6 @@ async fn notifications(
             "Alertmanager sent {sent} {integration} notifications, none failed"
         )),
     }
-}
-
-/// The sum of `name`'s samples labelled `integration="…"` in a text exposition, `None` when it has
-/// none.
-fn counter(exposition: &str, name: &str, integration: &str) -> Option<f64> {
-    let wanted = format!("integration=\"{integration}\"");
-    let mut total = None;
-    for line in exposition.lines() {
-        let Some(rest) = line.strip_prefix(name) else {
-            continue;
-        };
-        let Some(labels) = rest.strip_prefix('{') else {
-            continue;
-        };
-        let Some((labels, value)) = labels.split_once('}') else {
-            continue;
-        };
-        if !labels.split(',').any(|label| label.trim() == wanted) {
-            continue;
-        }
-        let value = value
-            .split_whitespace()
-            .next()
-            .and_then(|v| v.parse::<f64>().ok());
-        if let Some(value) = value {
-            total = Some(total.unwrap_or(0.0) + value);
-        }
-    }
-    total
 }
 
 async fn grafana_dashboard(
@@ -229,30 +206,4 @@ async fn fetch(request: reqwest::RequestBuilder) -> Result<String, String> {
         .text()
         .await
         .map_err(|error| format!("the answer broke off: {error}"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn counters_are_summed_over_the_integrations_series() {
-        let exposition = "# HELP alertmanager_notifications_total x\nalertmanager_notifications_total{integration=\"discord\"} 3\nalertmanager_notifications_total{integration=\"email\"} 7\nalertmanager_notifications_failed_total{integration=\"discord\",reason=\"clientError\"} 1\nalertmanager_notifications_failed_total{integration=\"discord\",reason=\"other\"} 2\n";
-        assert_eq!(
-            counter(exposition, "alertmanager_notifications_total", "discord"),
-            Some(3.0)
-        );
-        assert_eq!(
-            counter(
-                exposition,
-                "alertmanager_notifications_failed_total",
-                "discord"
-            ),
-            Some(3.0)
-        );
-        assert_eq!(
-            counter(exposition, "alertmanager_notifications_total", "slack"),
-            None
-        );
-    }
 }

@@ -125,8 +125,8 @@ pub struct BacktestArgs {
     #[arg(long, env = "PROMLAB_BACKTEST_CSV")]
     pub csv: PathBuf,
 
-    /// Models to score, comma-separated (seasonal_naive, fourier, ets, mstl; the baseline is always useful).
-    #[arg(long, env = "PROMLAB_BACKTEST_MODELS", value_delimiter = ',', value_parser = parse_model, default_value = "seasonal_naive,fourier,ets,mstl")]
+    /// Models to score, comma-separated (seasonal_naive, fourier, ets, mstl, arima, lstm with the lstm feature; the baseline is always useful).
+    #[arg(long, env = "PROMLAB_BACKTEST_MODELS", value_delimiter = ',', value_parser = parse_model, default_value = "seasonal_naive,fourier,ets,mstl,arima")]
     pub models: Vec<ModelKind>,
 
     /// Steps forecast at each origin.

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use super::history::{History, clean};
-use super::model::{ModelKind, ModelSettings, build, smape};
+use super::model::{ModelError, ModelKind, ModelSettings, build, smape};
 use super::seasonal_naive::detect_season;
 
 /// What `backtest` needs, free of any CLI type.
@@ -47,6 +47,9 @@ pub enum BacktestError {
         line: usize,
         problem: String,
     },
+    /// A model this build lacks.
+    #[error(transparent)]
+    NotBuilt(#[from] ModelError),
     /// The windows file is unreadable or has no entry for the series.
     #[error("{path}: {problem}")]
     Windows { path: String, problem: String },
@@ -347,6 +350,9 @@ fn score_flags(
 
 /// Reads the CSV and backtests every model.
 pub(super) fn run(config: &BacktestConfig) -> Result<Report, BacktestError> {
+    for kind in &config.models {
+        kind.check_built()?;
+    }
     let points = read_csv(&config.csv)?;
     let step = typical_step(&points);
     let history = clean(&points, step);
@@ -497,8 +503,8 @@ mod tests {
             filled: 0,
             cut: false,
         };
-        let scores = run_on(&history, &config(ModelKind::ALL.to_vec()));
-        assert_eq!(scores.len(), 4);
+        let scores = run_on(&history, &config(ModelKind::DEFAULT.to_vec()));
+        assert_eq!(scores.len(), ModelKind::DEFAULT.len());
         for score in &scores {
             assert_eq!(score.failures, 0, "{score:?}");
             assert!((0.0..=1.0).contains(&score.coverage), "{score:?}");

@@ -2,13 +2,17 @@
 //! every series its targets match, and serves what they predict (with bounds and anomaly flags) as
 //! Prometheus metrics, and on a page.
 //!
-//! Models sit behind one trait ([`Model`]): `seasonal_naive` (the baseline), `fourier`, `ets`, `mstl`.
+//! Models sit behind one trait ([`Model`]): `seasonal_naive` (the baseline), `fourier`, `ets`, `mstl`,
+//! `arima`, and `lstm` (with the cargo feature `lstm`).
 
+mod arima;
 mod backtest;
 mod config;
 mod ets;
 mod fourier;
 mod history;
+#[cfg(feature = "lstm")]
+mod lstm;
 mod model;
 mod mstl;
 mod router;
@@ -21,6 +25,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+pub use arima::{ArimaFit, Order as ArimaOrder, auto_fit as arima_auto_fit};
 pub use backtest::{BacktestConfig, BacktestError, Report, Score, read_csv};
 pub use config::{ConfigError, ForecastFile, HumanDuration, Settings, Target};
 pub use fourier::Fourier;

@@ -1,7 +1,10 @@
 //! The seam every forecasting model sits behind: history in, a forecast with an interval out.
 
+use super::arima::Arima;
 use super::ets::Ets;
 use super::fourier::Fourier;
+#[cfg(feature = "lstm")]
+use super::lstm::Lstm;
 use super::mstl::Mstl;
 use super::seasonal_naive::SeasonalNaive;
 
@@ -38,6 +41,14 @@ pub enum ModelError {
     /// The model's own fitting or prediction failed.
     #[error("{model} failed: {reason}")]
     Failed { model: &'static str, reason: String },
+    /// The model needs a cargo feature this build was made without.
+    #[error(
+        "{model} is not in this build: promlab was built without the {feature} feature: cargo build --features {feature}"
+    )]
+    NotBuilt {
+        model: &'static str,
+        feature: &'static str,
+    },
     /// A value is NaN or infinite (the caller cleans the history first).
     #[error("{model} got a value that is not finite at position {at}")]
     NotFinite { model: &'static str, at: usize },
@@ -53,7 +64,9 @@ pub trait Model: Send + Sync + std::fmt::Debug {
     -> Result<Forecast, ModelError>;
 }
 
-/// The models promlab knows, by the name a config uses.
+/// The models promlab knows, by the name a config uses. Every model is listed whatever the build's
+/// features (the generated dashboards and the config's names must not change with them); one whose
+/// feature is off is refused with the fix when a config or a backtest asks for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ModelKind {
@@ -61,10 +74,30 @@ pub enum ModelKind {
     Fourier,
     Ets,
     Mstl,
+    Arima,
+    /// Needs the `lstm` cargo feature.
+    Lstm,
 }
 
 impl ModelKind {
-    pub const ALL: [Self; 4] = [Self::SeasonalNaive, Self::Fourier, Self::Ets, Self::Mstl];
+    pub const ALL: [Self; 6] = [
+        Self::SeasonalNaive,
+        Self::Fourier,
+        Self::Ets,
+        Self::Mstl,
+        Self::Arima,
+        Self::Lstm,
+    ];
+
+    /// The models a forecaster and a backtest run when told none: every model but `lstm`, which needs
+    /// a feature and trains a network per series (opt in by naming it). The same in every build.
+    pub const DEFAULT: [Self; 5] = [
+        Self::SeasonalNaive,
+        Self::Fourier,
+        Self::Ets,
+        Self::Mstl,
+        Self::Arima,
+    ];
 
     #[must_use]
     pub fn name(self) -> &'static str {
@@ -73,6 +106,29 @@ impl ModelKind {
             Self::Fourier => "fourier",
             Self::Ets => "ets",
             Self::Mstl => "mstl",
+            Self::Arima => "arima",
+            Self::Lstm => "lstm",
+        }
+    }
+
+    /// The cargo feature the model needs, if any.
+    #[must_use]
+    pub fn feature(self) -> Option<&'static str> {
+        match self {
+            Self::Lstm => Some("lstm"),
+            _ => None,
+        }
+    }
+
+    /// Whether this build has the model: `Err` names the feature to build with.
+    pub fn check_built(self) -> Result<(), ModelError> {
+        let built = self != Self::Lstm || cfg!(feature = "lstm");
+        match self.feature() {
+            Some(feature) if !built => Err(ModelError::NotBuilt {
+                model: self.name(),
+                feature,
+            }),
+            _ => Ok(()),
         }
     }
 }
@@ -82,7 +138,7 @@ impl ModelKind {
 pub struct ModelSettings {
     /// Fourier: harmonics kept.
     pub harmonics: usize,
-    /// Seasonal naive and MSTL: the season in steps; `None` detects it.
+    /// Seasonal naive, MSTL and ARIMA: the season in steps; `None` detects it.
     pub season: Option<usize>,
 }
 
@@ -94,6 +150,37 @@ pub fn build(kind: ModelKind, settings: ModelSettings) -> Box<dyn Model> {
         ModelKind::Fourier => Box::new(Fourier::new(settings.harmonics)),
         ModelKind::Ets => Box::new(Ets),
         ModelKind::Mstl => Box::new(Mstl::new(settings.season)),
+        ModelKind::Arima => Box::new(Arima::new(settings.season)),
+        #[cfg(feature = "lstm")]
+        ModelKind::Lstm => Box::new(Lstm),
+        #[cfg(not(feature = "lstm"))]
+        ModelKind::Lstm => Box::new(NotBuilt {
+            model: "lstm",
+            feature: "lstm",
+        }),
+    }
+}
+
+/// A model this build lacks: every forecast is the error naming the feature to build with (configs
+/// and backtests refuse it before; this keeps `build` total).
+#[cfg(not(feature = "lstm"))]
+#[derive(Debug, Clone, Copy)]
+struct NotBuilt {
+    model: &'static str,
+    feature: &'static str,
+}
+
+#[cfg(not(feature = "lstm"))]
+impl Model for NotBuilt {
+    fn name(&self) -> &'static str {
+        self.model
+    }
+
+    fn forecast(&self, _: &[f64], _: usize, _: f64) -> Result<Forecast, ModelError> {
+        Err(ModelError::NotBuilt {
+            model: self.model,
+            feature: self.feature,
+        })
     }
 }
 

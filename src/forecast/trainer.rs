@@ -317,7 +317,7 @@ mod tests {
             harmonics: 5,
             season: None,
         };
-        ModelKind::ALL
+        ModelKind::DEFAULT
             .iter()
             .map(|kind| build(*kind, settings))
             .collect()
@@ -381,7 +381,7 @@ mod tests {
         };
         let ready = fit_series("model_result", Labels::new(), &long, &settings, &models());
         assert_eq!(ready.status, Status::Ready);
-        assert_eq!(ready.forecasts.len(), ModelKind::ALL.len());
+        assert_eq!(ready.forecasts.len(), ModelKind::DEFAULT.len());
         for forecast in &ready.forecasts {
             assert!((forecast.start - (1000.0 + 200.0 * 15.0)).abs() < 1e-9);
             assert_eq!(forecast.forecast.len(), settings.horizon_steps());

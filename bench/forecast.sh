@@ -3,9 +3,12 @@
 # (10,080 points) with a 60-step horizon, against Python Prophet and a numpy Fourier extrapolation
 # (train-prometheus' model), all on the same series in the same run. Prints a Markdown table (also
 # bench/results/forecast.md). Targets (issue 4): the fast models at least 100x faster than Python Prophet
-# at no worse sMAPE.
+# at no worse sMAPE. Then the trainer's view: each model's mean fit + forecast time on one day of the same
+# series (1,440 points, 5 origins), and what one training cycle of 1,000 such series would cost on 2 cores
+# (the trainer fits every model twice per series: on the history without its holdout, then on all of it).
 #
-# Needs: python3 with venv/pip (numpy, pandas and prophet are installed into a venv under target/), cargo.
+# Needs: python3 with venv/pip (numpy, pandas and prophet are installed into a venv under target/), cargo
+# (the release build includes the `lstm` feature).
 # Usage: bench/forecast.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,7 +18,8 @@ if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet numpy pandas prophet
 fi
-cargo build --release --quiet
+cargo build --release --quiet --features lstm
+models=seasonal_naive,fourier,ets,mstl,arima,lstm
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -34,7 +38,11 @@ PY
 
 # promlab: one origin at the end, the whole week as history (each model timed by the backtest itself).
 target/release/promlab forecast backtest --csv "$work/week.csv" --horizon "$horizon" --origins 1 \
-  --train 10080 > "$work/promlab.md"
+  --train 10080 --models "$models" > "$work/promlab.md"
+# The trainer's view: one day of history per fit, five origins an hour apart.
+head -n $((1 + 1440 + 4 * horizon + horizon)) "$work/week.csv" > "$work/day.csv"
+target/release/promlab forecast backtest --csv "$work/day.csv" --horizon "$horizon" --origins 5 \
+  --train 1440 --models "$models" > "$work/day.md"
 "$venv/bin/python" bench/forecast_python.py "$work/week.csv" "$horizon" > "$work/python.txt" 2>/dev/null
 
 prophet_seconds=$(awk '$1=="python_prophet" {print $2}' "$work/python.txt")
@@ -42,7 +50,7 @@ mkdir -p bench/results
 {
   echo "| model | fit + forecast | sMAPE % | speed vs Python Prophet |"
   echo "|---|---|---|---|"
-  grep -E '^\| (seasonal_naive|fourier|ets|mstl) ' "$work/promlab.md" | while IFS='|' read -r _ model smape _ _ _ millis _; do
+  grep -E '^\| (seasonal_naive|fourier|ets|mstl|arima|lstm) ' "$work/promlab.md" | while IFS='|' read -r _ model smape _ _ _ millis _; do
     model=$(echo "$model" | xargs); smape=$(echo "$smape" | xargs); millis=$(echo "$millis" | xargs)
     ratio=$(python3 -c "print(f'{$prophet_seconds / max($millis / 1000, 1e-6):,.0f}x')")
     echo "| promlab $model | ${millis} ms | $smape | $ratio |"
@@ -51,6 +59,13 @@ mkdir -p bench/results
     ratio=$(python3 -c "print(f'{$prophet_seconds / $seconds:,.1f}x')")
     echo "| $model | $(python3 -c "print(f'{$seconds * 1000:.2f}')") ms | $(python3 -c "print(f'{$smape:.2f}')") | $ratio |"
   done < "$work/python.txt"
+  echo
+  echo "| model (one day, 1,440 points) | fit + forecast | sMAPE % | 1,000 series x 2 fits on 2 cores |"
+  echo "|---|---|---|---|"
+  grep -E '^\| (seasonal_naive|fourier|ets|mstl|arima|lstm) ' "$work/day.md" | while IFS='|' read -r _ model smape _ _ _ millis _; do
+    model=$(echo "$model" | xargs); smape=$(echo "$smape" | xargs); millis=$(echo "$millis" | xargs)
+    echo "| promlab $model | ${millis} ms | $smape | $(python3 -c "print(f'{$millis * 1000 * 2 / 2 / 1000:.1f}')") s |"
+  done
 } > bench/results/forecast.md
 cat "$work/promlab.md" | head -1
 cat bench/results/forecast.md

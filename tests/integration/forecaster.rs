@@ -189,19 +189,22 @@ async fn the_forecaster_learns_from_prometheus_flags_a_spike_and_survives_an_out
     let source: Vec<&str> = source.iter().map(String::as_str).collect();
 
     // Warm-up, then predictions with the source's labels, for every model, with bounds and flags.
-    // (The first trainings have too little history to hold a tail out: wait for the holdout errors.)
+    // (The first trainings have too little history to hold a tail out, and each model needs its own
+    // number of points: wait for every model's holdout error.)
     let metrics = wait_for_metrics(
         &forecaster,
         "predictions",
         Duration::from_secs(60),
         |metrics| {
-            sample(metrics, "predicted_values_fourier", &source).is_some()
-                && sample(
-                    metrics,
-                    "forecaster_holdout_smape_percent",
-                    &["model=\"fourier\""],
-                )
-                .is_some()
+            DEFAULT_MODELS.iter().all(|model| {
+                sample(metrics, &format!("predicted_values_{model}"), &source).is_some()
+                    && sample(
+                        metrics,
+                        "forecaster_holdout_smape_percent",
+                        &[&format!("model=\"{model}\"")],
+                    )
+                    .is_some()
+            })
         },
     )
     .await;

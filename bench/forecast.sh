@@ -52,7 +52,7 @@ mkdir -p bench/results
   echo "|---|---|---|---|"
   grep -E '^\| (seasonal_naive|fourier|ets|mstl|arima|lstm) ' "$work/promlab.md" | while IFS='|' read -r _ model smape _ _ _ millis _; do
     model=$(echo "$model" | xargs); smape=$(echo "$smape" | xargs); millis=$(echo "$millis" | xargs)
-    ratio=$(python3 -c "print(f'{$prophet_seconds / max($millis / 1000, 1e-6):,.0f}x')")
+    ratio=$(python3 -c "r = $prophet_seconds / max($millis / 1000, 1e-6); print(f'{r:,.0f}x' if r >= 10 else f'{r:.2f}x')")
     echo "| promlab $model | ${millis} ms | $smape | $ratio |"
   done
   while read -r model seconds smape; do

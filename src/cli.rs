@@ -502,8 +502,8 @@ pub struct BacktestArgs {
     #[arg(long, env = "PROMLAB_BACKTEST_FORECASTS")]
     pub forecasts: Option<PathBuf>,
 
-    /// Models to score, comma-separated (seasonal_naive, fourier, ets, mstl, prophet); every model of this
-    /// build when absent.
+    /// Models to score, comma-separated (seasonal_naive, fourier, ets, mstl, arima, prophet, lstm); when
+    /// absent, every model of this build but lstm.
     #[arg(long, env = "PROMLAB_BACKTEST_MODELS", value_delimiter = ',', value_parser = parse_model)]
     pub models: Vec<ModelKind>,
 
@@ -559,7 +559,7 @@ impl From<BacktestArgs> for BacktestConfig {
         Self {
             source,
             models: if args.models.is_empty() {
-                ModelKind::built_in()
+                ModelKind::defaults()
             } else {
                 args.models
             },
@@ -583,8 +583,7 @@ fn parse_model(text: &str) -> Result<ModelKind, String> {
         .ok_or_else(|| {
             let names: Vec<&str> = ModelKind::ALL.iter().map(|kind| kind.name()).collect();
             format!("unknown model {text:?}: choose among {}", names.join(", "))
-        })?
-        .check_built_in()
+        })
 }
 
 impl From<ForecastArgs> for ForecastConfig {

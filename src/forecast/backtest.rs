@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use crate::prom::{MAX_POINTS, PromClient, PromError};
 
 use super::history::{History, clean};
-use super::model::{Forecast, ModelKind, ModelSettings, build, smape};
+use super::model::{Forecast, ModelError, ModelKind, ModelSettings, build, smape};
 use super::seasonal_naive::detect_season;
 
 /// Where the series comes from.
@@ -80,6 +80,9 @@ pub enum BacktestError {
         line: usize,
         problem: String,
     },
+    /// A model this build lacks.
+    #[error(transparent)]
+    NotBuilt(#[from] ModelError),
     /// The windows file is unreadable or has no entry for the series.
     #[error("{path}: {problem}")]
     Windows { path: String, problem: String },
@@ -495,6 +498,9 @@ async fn read_range(source: &BacktestSource) -> Result<Vec<(f64, f64)>, Backtest
 
 /// Reads the series and backtests every model.
 pub(super) async fn run(config: &BacktestConfig) -> Result<Report, BacktestError> {
+    for kind in &config.models {
+        kind.check_built()?;
+    }
     let points = match &config.source {
         BacktestSource::Csv(path) => read_csv(path)?,
         source @ BacktestSource::Prometheus { .. } => read_range(source).await?,
@@ -671,8 +677,8 @@ mod tests {
             filled: 0,
             cut: false,
         };
-        let scores = run_on(&history, &config(ModelKind::built_in()));
-        assert_eq!(scores.len(), ModelKind::built_in().len());
+        let scores = run_on(&history, &config(ModelKind::defaults()));
+        assert_eq!(scores.len(), ModelKind::defaults().len());
         for score in &scores {
             assert_eq!(score.failures, 0, "{score:?}");
             assert!((0.0..=1.0).contains(&score.coverage), "{score:?}");

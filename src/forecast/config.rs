@@ -110,7 +110,7 @@ impl Default for ForecastFile {
             step: HumanDuration(Duration::from_secs(15)),
             retrain_interval: HumanDuration(Duration::from_secs(60)),
             horizon: HumanDuration(Duration::from_secs(600)),
-            models: ModelKind::built_in(),
+            models: ModelKind::defaults(),
             interval_width: 0.95,
             max_series: 100,
             min_points: 20,
@@ -199,13 +199,14 @@ impl ForecastFile {
     /// The models and the targets: present, unique, and each target's series nameable.
     fn check_lists(&self) -> Result<(), String> {
         if self.models.is_empty() {
-            return Err(
-                "models is empty: name at least one (seasonal_naive, fourier, ets, mstl, prophet)"
-                    .to_owned(),
-            );
+            let names: Vec<&str> = ModelKind::ALL.iter().map(|kind| kind.name()).collect();
+            return Err(format!(
+                "models is empty: name at least one ({})",
+                names.join(", ")
+            ));
         }
         for kind in &self.models {
-            kind.check_built_in()?;
+            kind.check_built().map_err(|error| error.to_string())?;
         }
         if let Some(repeated) = self
             .models
@@ -353,7 +354,7 @@ mod tests {
         assert_eq!(settings.prometheus_url, "http://prometheus:9090");
         assert_eq!(settings.targets[0].query, "model_result");
         assert_eq!(settings.horizon_steps(), 40);
-        assert_eq!(settings.models, ModelKind::built_in());
+        assert_eq!(settings.models, ModelKind::defaults());
     }
 
     #[test]
@@ -390,6 +391,20 @@ mod tests {
         ] {
             let error = parse(text).unwrap_err().to_string();
             assert!(error.contains(expected), "{text:?}: {error}");
+        }
+    }
+
+    #[test]
+    fn lstm_is_refused_with_the_fix_unless_built_in() {
+        let result = parse("models: [lstm]\n");
+        if cfg!(feature = "lstm") {
+            assert_eq!(result.unwrap().models, [ModelKind::Lstm]);
+        } else {
+            let error = result.unwrap_err().to_string();
+            assert!(
+                error.contains("built without the lstm feature: cargo build --features lstm"),
+                "{error}"
+            );
         }
     }
 

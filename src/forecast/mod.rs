@@ -3,13 +3,16 @@
 //! Prometheus metrics, and on a page.
 //!
 //! Models sit behind one trait ([`Model`]): `seasonal_naive` (the baseline), `fourier`, `ets`, `mstl`,
-//! `prophet` (behind the `prophet` cargo feature).
+//! `arima`, `prophet` (with the cargo feature `prophet`) and `lstm` (with the cargo feature `lstm`).
 
+mod arima;
 mod backtest;
 mod config;
 mod ets;
 mod fourier;
 mod history;
+#[cfg(feature = "lstm")]
+mod lstm;
 mod model;
 mod mstl;
 mod plot;
@@ -25,6 +28,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+pub use arima::{ArimaFit, Order as ArimaOrder, auto_fit as arima_auto_fit};
 pub use backtest::{
     BacktestConfig, BacktestError, BacktestSource, Report, Score, parse_time, read_csv,
 };

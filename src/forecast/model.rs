@@ -1,7 +1,10 @@
 //! The seam every forecasting model sits behind: history in, a forecast with an interval out.
 
+use super::arima::Arima;
 use super::ets::Ets;
 use super::fourier::Fourier;
+#[cfg(feature = "lstm")]
+use super::lstm::Lstm;
 use super::mstl::Mstl;
 #[cfg(feature = "prophet")]
 use super::prophet::Prophet;
@@ -59,6 +62,14 @@ pub enum ModelError {
     /// The model's own fitting or prediction failed.
     #[error("{model} failed: {reason}")]
     Failed { model: &'static str, reason: String },
+    /// The model needs a cargo feature this build was made without.
+    #[error(
+        "{model} is not in this build: promlab was built without the {feature} feature: cargo build --features {feature}"
+    )]
+    NotBuilt {
+        model: &'static str,
+        feature: &'static str,
+    },
     /// A value is NaN or infinite (the caller cleans the history first).
     #[error("{model} got a value that is not finite at position {at}")]
     NotFinite { model: &'static str, at: usize },
@@ -78,7 +89,9 @@ pub trait Model: Send + Sync + std::fmt::Debug {
     fn warm_up(&self) {}
 }
 
-/// The models promlab knows, by the name a config uses.
+/// The models promlab knows, by the name a config uses. Every model is listed whatever the build's
+/// features (the generated dashboards and the config's names must not change with them); one whose
+/// feature is off is refused with the fix when a config or a backtest asks for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ModelKind {
@@ -86,19 +99,33 @@ pub enum ModelKind {
     Fourier,
     Ets,
     Mstl,
+    Arima,
+    /// Needs the `prophet` cargo feature.
     Prophet,
+    /// Needs the `lstm` cargo feature.
+    Lstm,
 }
 
 impl ModelKind {
-    /// Every model promlab knows, whether this build has it or not (a config naming a model this build
-    /// lacks is refused with the feature to build; the generated dashboards list them all).
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 7] = [
         Self::SeasonalNaive,
         Self::Fourier,
         Self::Ets,
         Self::Mstl,
+        Self::Arima,
         Self::Prophet,
+        Self::Lstm,
     ];
+
+    /// The models a forecaster and a backtest run when told none: every model this build has but
+    /// `lstm`, which trains a network per series (opt in by naming it). The promlab image has them all.
+    #[must_use]
+    pub fn defaults() -> Vec<Self> {
+        Self::ALL
+            .into_iter()
+            .filter(|kind| *kind != Self::Lstm && kind.check_built().is_ok())
+            .collect()
+    }
 
     #[must_use]
     pub fn name(self) -> &'static str {
@@ -107,37 +134,35 @@ impl ModelKind {
             Self::Fourier => "fourier",
             Self::Ets => "ets",
             Self::Mstl => "mstl",
+            Self::Arima => "arima",
             Self::Prophet => "prophet",
+            Self::Lstm => "lstm",
         }
     }
 
-    /// The cargo feature this build lacks for the model, `None` when the model is built in.
+    /// The cargo feature the model needs, if any.
     #[must_use]
-    pub fn missing_feature(self) -> Option<&'static str> {
+    pub fn feature(self) -> Option<&'static str> {
         match self {
-            Self::Prophet if cfg!(not(feature = "prophet")) => Some("prophet"),
+            Self::Prophet => Some("prophet"),
+            Self::Lstm => Some("lstm"),
             _ => None,
         }
     }
 
-    /// The models this build has: the default of the forecaster and the backtest.
-    #[must_use]
-    pub fn built_in() -> Vec<Self> {
-        Self::ALL
-            .into_iter()
-            .filter(|kind| kind.missing_feature().is_none())
-            .collect()
-    }
-
-    /// Refuses a model this build lacks, naming the build that has it.
-    pub fn check_built_in(self) -> Result<Self, String> {
-        match self.missing_feature() {
-            None => Ok(self),
-            Some(feature) => Err(format!(
-                "model {} is not in this build: build promlab with `cargo build --release --features {feature}` \
-                 (the promlab image has it), or remove it from the models",
-                self.name()
-            )),
+    /// Whether this build has the model: `Err` names the feature to build with.
+    pub fn check_built(self) -> Result<(), ModelError> {
+        let built = match self {
+            Self::Prophet => cfg!(feature = "prophet"),
+            Self::Lstm => cfg!(feature = "lstm"),
+            _ => true,
+        };
+        match self.feature() {
+            Some(feature) if !built => Err(ModelError::NotBuilt {
+                model: self.name(),
+                feature,
+            }),
+            _ => Ok(()),
         }
     }
 }
@@ -147,7 +172,7 @@ impl ModelKind {
 pub struct ModelSettings {
     /// Fourier: harmonics kept.
     pub harmonics: usize,
-    /// Seasonal naive, MSTL and Prophet: the season in steps; `None` detects it (Prophet: none added).
+    /// Seasonal naive, MSTL, ARIMA and Prophet: the season in steps; `None` detects it.
     pub season: Option<usize>,
     /// The spacing of the history in seconds (Prophet places its seasonalities in time).
     pub step_seconds: f64,
@@ -161,29 +186,43 @@ pub fn build(kind: ModelKind, settings: ModelSettings) -> Box<dyn Model> {
         ModelKind::Fourier => Box::new(Fourier::new(settings.harmonics)),
         ModelKind::Ets => Box::new(Ets),
         ModelKind::Mstl => Box::new(Mstl::new(settings.season)),
+        ModelKind::Arima => Box::new(Arima::new(settings.season)),
         #[cfg(feature = "prophet")]
         ModelKind::Prophet => Box::new(Prophet::new(settings.step_seconds, settings.season)),
         #[cfg(not(feature = "prophet"))]
-        ModelKind::Prophet => Box::new(Missing(kind)),
+        ModelKind::Prophet => Box::new(NotBuilt {
+            model: "prophet",
+            feature: "prophet",
+        }),
+        #[cfg(feature = "lstm")]
+        ModelKind::Lstm => Box::new(Lstm),
+        #[cfg(not(feature = "lstm"))]
+        ModelKind::Lstm => Box::new(NotBuilt {
+            model: "lstm",
+            feature: "lstm",
+        }),
     }
 }
 
-/// A model this build lacks: configs refuse it first ([`ModelKind::check_built_in`]); a library caller that
-/// builds it anyway gets the same explanation from every forecast.
-#[cfg(not(feature = "prophet"))]
-#[derive(Debug)]
-struct Missing(ModelKind);
+/// A model this build lacks: every forecast is the error naming the feature to build with (configs
+/// and backtests refuse it before; this keeps `build` total).
+#[cfg(any(not(feature = "lstm"), not(feature = "prophet")))]
+#[derive(Debug, Clone, Copy)]
+struct NotBuilt {
+    model: &'static str,
+    feature: &'static str,
+}
 
-#[cfg(not(feature = "prophet"))]
-impl Model for Missing {
+#[cfg(any(not(feature = "lstm"), not(feature = "prophet")))]
+impl Model for NotBuilt {
     fn name(&self) -> &'static str {
-        self.0.name()
+        self.model
     }
 
     fn forecast(&self, _: &[f64], _: usize, _: f64) -> Result<Forecast, ModelError> {
-        Err(ModelError::Failed {
-            model: self.0.name(),
-            reason: self.0.check_built_in().err().unwrap_or_default(),
+        Err(ModelError::NotBuilt {
+            model: self.model,
+            feature: self.feature,
         })
     }
 }

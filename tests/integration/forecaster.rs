@@ -25,6 +25,9 @@ fn scrape_config(mock: &str, forecaster: &str) -> String {
     )
 }
 
+/// The models a forecaster and a backtest run when none are named (`ModelKind::DEFAULT`).
+const DEFAULT_MODELS: [&str; 5] = ["seasonal_naive", "fourier", "ets", "mstl", "arima"];
+
 /// `../shared/nab`, the NAB data beside the project, or why it is missing.
 fn nab_folder() -> Result<std::path::PathBuf, crate::support::Missing> {
     let nab = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/nab");
@@ -81,7 +84,7 @@ async fn wait_for_metrics(
 
 /// Every model predicts the series, with a band around the point and a holdout error.
 fn assert_predictions(metrics: &str, source: &[&str]) {
-    for model in ["seasonal_naive", "fourier", "ets", "mstl"] {
+    for model in DEFAULT_MODELS {
         let point =
             sample(metrics, &format!("predicted_values_{model}"), source).expect("a prediction");
         let upper = sample(
@@ -186,19 +189,22 @@ async fn the_forecaster_learns_from_prometheus_flags_a_spike_and_survives_an_out
     let source: Vec<&str> = source.iter().map(String::as_str).collect();
 
     // Warm-up, then predictions with the source's labels, for every model, with bounds and flags.
-    // (The first trainings have too little history to hold a tail out: wait for the holdout errors.)
+    // (The first trainings have too little history to hold a tail out, and each model needs its own
+    // number of points: wait for every model's holdout error.)
     let metrics = wait_for_metrics(
         &forecaster,
         "predictions",
         Duration::from_secs(60),
         |metrics| {
-            sample(metrics, "predicted_values_fourier", &source).is_some()
-                && sample(
-                    metrics,
-                    "forecaster_holdout_smape_percent",
-                    &["model=\"fourier\""],
-                )
-                .is_some()
+            DEFAULT_MODELS.iter().all(|model| {
+                sample(metrics, &format!("predicted_values_{model}"), &source).is_some()
+                    && sample(
+                        metrics,
+                        "forecaster_holdout_smape_percent",
+                        &[&format!("model=\"{model}\"")],
+                    )
+                    .is_some()
+            })
         },
     )
     .await;
@@ -221,7 +227,7 @@ async fn the_forecaster_learns_from_prometheus_flags_a_spike_and_survives_an_out
     // the samples scraped since the switch only.
     let switched = std::time::Instant::now();
     assert!(mock.switch("spike").await.status().is_success());
-    for model in ["seasonal_naive", "fourier", "ets", "mstl"] {
+    for model in DEFAULT_MODELS {
         let deadline = switched + Duration::from_secs(30);
         loop {
             let since = switched.elapsed().as_secs().max(1);
@@ -280,11 +286,7 @@ fn the_backtest_scores_every_model_on_real_nab_series() {
         );
         let rows = table_rows(&report);
         let models: Vec<&str> = rows.iter().map(|row| row[0]).collect();
-        assert_eq!(
-            models,
-            ["seasonal_naive", "fourier", "ets", "mstl"],
-            "{report}"
-        );
+        assert_eq!(models, DEFAULT_MODELS, "{report}");
         for row in &rows {
             let smape: f64 = row[1].parse().expect("an sMAPE");
             let mase: f64 = row[2].parse().expect("a MASE");
@@ -460,22 +462,20 @@ async fn the_forecaster_runs_on_real_nab_history_in_a_real_prometheus() {
         "forecasts of the NAB series",
         Duration::from_secs(60),
         |metrics| {
-            ["seasonal_naive", "fourier", "ets", "mstl"]
-                .iter()
-                .all(|model| {
-                    sample(metrics, &format!("predicted_values_{model}"), &labels).is_some()
-                        && sample(
-                            metrics,
-                            "forecaster_holdout_smape_percent",
-                            &[&format!("model=\"{model}\""), labels[0]],
-                        )
-                        .is_some()
-                })
+            DEFAULT_MODELS.iter().all(|model| {
+                sample(metrics, &format!("predicted_values_{model}"), &labels).is_some()
+                    && sample(
+                        metrics,
+                        "forecaster_holdout_smape_percent",
+                        &[&format!("model=\"{model}\""), labels[0]],
+                    )
+                    .is_some()
+            })
         },
     )
     .await;
     // Real CPU utilisation in percent: predictions in range, holdout errors reported per model.
-    for model in ["seasonal_naive", "fourier", "ets", "mstl"] {
+    for model in DEFAULT_MODELS {
         let point =
             sample(&metrics, &format!("predicted_values_{model}"), &labels).expect("a prediction");
         assert!((0.0..=150.0).contains(&point), "{model}: {point}");

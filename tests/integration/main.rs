@@ -10,6 +10,7 @@
 mod support;
 
 mod alerting;
+mod arima;
 mod cli;
 mod compose_stack;
 mod dashboards;

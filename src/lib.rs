@@ -97,56 +97,6 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             }
             Command::Probe(args) => probe::run(&args.into()).await?,
             Command::Generate(args) => generate::run(&args.into())?,
-            Command::Metrics(cli::MetricsArgs {
-                action: cli::MetricsAction::List(args),
-            }) => print!("{}", export::list(&args.into()).await?),
-            Command::Export(args) => {
-                let config: export::ExportConfig = args.into();
-                let done = export::export(&config).await?;
-                println!(
-                    "exported {} samples of {} series ({} requests) to {}",
-                    done.samples,
-                    done.series,
-                    done.requests,
-                    config.output.display()
-                );
-            }
-            Command::Backup(cli::BackupArgs {
-                action: Some(cli::BackupAction::Verify(args)),
-                ..
-            }) => {
-                let config: backup::VerifyConfig = args.into();
-                let checked = backup::verify(&config).await?;
-                println!(
-                    "the backup of {} in {} is intact: {} chunks, {} series, {} samples",
-                    config.day, config.target, checked.chunks, checked.series, checked.samples
-                );
-            }
-            Command::Backup(cli::BackupArgs { run: Some(args), .. }) => {
-                let config: backup::BackupConfig = args.into();
-                let done = backup::backup(&config).await?;
-                println!(
-                    "backed up {} to {}: {} metrics, {} chunks fetched, {} already stored and verified, {} samples",
-                    config.day, config.target, done.metrics, done.fetched, done.kept, done.samples
-                );
-            }
-            Command::Backup(_) => {
-                return Err(Error::Backup(backup::BackupError::Input(
-                    "say what to back up: promlab backup --day YYYY-MM-DD (--all | METRIC...) --to DIR|s3://BUCKET/PREFIX, or promlab backup verify".to_owned(),
-                )));
-            }
-            Command::Restore(args) => {
-                let config: backup::RestoreConfig = args.into();
-                let checked = backup::restore(&config).await?;
-                println!(
-                    "restored {} series, {} samples from {} chunks to {}; import it with: promtool tsdb create-blocks-from openmetrics {} DATA_DIR",
-                    checked.series,
-                    checked.samples,
-                    checked.chunks,
-                    config.output.display(),
-                    config.output.display()
-                );
-            }
             Command::Secrets(args) => {
                 let written = secrets::run(&args.into())?;
                 // On standard output, so `docker compose logs secrets` shows the student how to log in.
@@ -160,7 +110,72 @@ pub fn run(cli: Cli) -> Result<(), Error> {
                     }
                 );
             }
+            command @ (Command::Metrics(_)
+            | Command::Export(_)
+            | Command::Backup(_)
+            | Command::Restore(_)) => run_data(command).await?,
         }
         Ok(())
     })
+}
+
+/// The data tools: `metrics list`, `export`, `backup` (and `verify`), `restore`.
+async fn run_data(command: Command) -> Result<(), Error> {
+    match command {
+        Command::Metrics(cli::MetricsArgs {
+            action: cli::MetricsAction::List(args),
+        }) => print!("{}", export::list(&args.into()).await?),
+        Command::Export(args) => {
+            let config: export::ExportConfig = args.into();
+            let done = export::export(&config).await?;
+            println!(
+                "exported {} samples of {} series ({} requests) to {}",
+                done.samples,
+                done.series,
+                done.requests,
+                config.output.display()
+            );
+        }
+        Command::Backup(cli::BackupArgs {
+            action: Some(cli::BackupAction::Verify(args)),
+            ..
+        }) => {
+            let config: backup::VerifyConfig = args.into();
+            let checked = backup::verify(&config).await?;
+            println!(
+                "the backup of {} in {} is intact: {} chunks, {} series, {} samples",
+                config.day, config.target, checked.chunks, checked.series, checked.samples
+            );
+        }
+        Command::Backup(cli::BackupArgs {
+            run: Some(args), ..
+        }) => {
+            let config: backup::BackupConfig = args.into();
+            let done = backup::backup(&config).await?;
+            println!(
+                "backed up {} to {}: {} metrics, {} chunks fetched, {} already stored and verified, {} samples",
+                config.day, config.target, done.metrics, done.fetched, done.kept, done.samples
+            );
+        }
+        Command::Backup(_) => {
+            return Err(Error::Backup(backup::BackupError::Input(
+                "say what to back up: promlab backup --day YYYY-MM-DD (--all | METRIC...) --to DIR|s3://BUCKET/PREFIX, or promlab backup verify".to_owned(),
+            )));
+        }
+        Command::Restore(args) => {
+            let config: backup::RestoreConfig = args.into();
+            let checked = backup::restore(&config).await?;
+            println!(
+                "restored {} series, {} samples from {} chunks to {}; import it with: promtool tsdb create-blocks-from openmetrics {} DATA_DIR",
+                checked.series,
+                checked.samples,
+                checked.chunks,
+                config.output.display(),
+                config.output.display()
+            );
+        }
+        // Every other command is run by `run` itself.
+        _ => {}
+    }
+    Ok(())
 }

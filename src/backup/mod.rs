@@ -214,6 +214,56 @@ async fn read_manifest(target: &Target, day: &str) -> Result<Option<Manifest>, B
     Ok(Some(manifest))
 }
 
+/// Where chunks go, and the checksums an earlier manifest recorded.
+#[derive(Clone, Copy)]
+struct Place<'a> {
+    target: &'a Target,
+    day: &'a str,
+    known: &'a BTreeMap<String, String>,
+}
+
+/// Keeps the chunk of `metric` over `[from, to)` when it is stored whole (and matches an earlier
+/// manifest), or fetches and stores it; says which.
+async fn backup_chunk(
+    client: &PromClient,
+    place: Place<'_>,
+    metric: String,
+    (from, to): (i64, i64),
+) -> Result<(ChunkEntry, bool), BackupError> {
+    let path = format!("{metric}/{}.jsonl.zst", from / 1000);
+    let day = place.day;
+    if let Some(bytes) = place.target.get(&format!("{day}/{path}")).await? {
+        let sha = chunk::sha256(&bytes);
+        let trusted = place
+            .known
+            .get(&path)
+            .is_none_or(|expected| *expected == sha);
+        match chunk::decode(&bytes) {
+            Ok(series) if trusted => {
+                return Ok((entry(&metric, from, to, path, &series, &bytes), false));
+            }
+            Ok(_) => {
+                tracing::warn!(
+                    path,
+                    "stored chunk differs from the manifest: fetching it again"
+                );
+            }
+            Err(problem) => {
+                tracing::warn!(path, problem, "stored chunk is damaged: fetching it again");
+            }
+        }
+    }
+    let series = fetch_chunk(client, &metric, from, to).await?;
+    let bytes = chunk::encode(&series).map_err(|error| {
+        BackupError::Input(format!(
+            "cannot compress {path}: {error}; check the free memory"
+        ))
+    })?;
+    let made = entry(&metric, from, to, path.clone(), &series, &bytes);
+    place.target.put(&format!("{day}/{path}"), bytes).await?;
+    Ok((made, true))
+}
+
 /// Runs `promlab backup`.
 pub async fn backup(config: &BackupConfig) -> Result<BackedUp, BackupError> {
     let start = day_start(&config.day)?;
@@ -265,38 +315,12 @@ pub async fn backup(config: &BackupConfig) -> Result<BackedUp, BackupError> {
     let day = config.day.as_str();
     let results: Vec<(ChunkEntry, bool)> = futures_util::stream::iter(jobs)
         .map(|(metric, from)| {
-            let (client, target, known) = (&client, &target, &known);
-            async move {
-                let path = format!("{metric}/{}.jsonl.zst", from / 1000);
-                let to = from + chunk;
-                if let Some(bytes) = target.get(&format!("{day}/{path}")).await? {
-                    let sha = chunk::sha256(&bytes);
-                    let trusted = known.get(&path).is_none_or(|expected| *expected == sha);
-                    match chunk::decode(&bytes) {
-                        Ok(series) if trusted => {
-                            return Ok((entry(&metric, from, to, path, &series, &bytes), false));
-                        }
-                        Ok(_) => tracing::warn!(
-                            path,
-                            "stored chunk differs from the manifest: fetching it again"
-                        ),
-                        Err(problem) => tracing::warn!(
-                            path,
-                            problem,
-                            "stored chunk is damaged: fetching it again"
-                        ),
-                    }
-                }
-                let series = fetch_chunk(client, &metric, from, to).await?;
-                let bytes = chunk::encode(&series).map_err(|error| {
-                    BackupError::Input(format!(
-                        "cannot compress {path}: {error}; check the free memory"
-                    ))
-                })?;
-                let made = entry(&metric, from, to, path.clone(), &series, &bytes);
-                target.put(&format!("{day}/{path}"), bytes).await?;
-                Ok::<_, BackupError>((made, true))
-            }
+            let place = Place {
+                target: &target,
+                day,
+                known: &known,
+            };
+            backup_chunk(&client, place, metric, (from, from + chunk))
         })
         .buffer_unordered(config.parallel.max(1))
         .try_collect()

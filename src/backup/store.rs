@@ -1,4 +1,4 @@
-//! Where backups live: a folder or `s3://BUCKET/PREFIX`, both behind object_store. S3 credentials,
+//! Where backups live: a folder or `s3://BUCKET/PREFIX`, both behind `object_store`. S3 credentials,
 //! region and endpoint come from the standard AWS environment variables (`AWS_ACCESS_KEY_ID`,
 //! `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`, `AWS_ENDPOINT_URL`).
 
@@ -97,7 +97,7 @@ impl Target {
         }
     }
 
-    /// Stores `bytes` at `relative`, whole or not at all (object_store writes a folder's files through
+    /// Stores `bytes` at `relative`, whole or not at all (`object_store` writes a folder's files through
     /// a temporary file; an S3 PUT is atomic).
     pub(super) async fn put(&self, relative: &str, bytes: Vec<u8>) -> Result<(), BackupError> {
         self.store

@@ -8,11 +8,12 @@ use crate::generate::PromDuration;
 /// Unix milliseconds of `text`: `2026-11-20T10:00:00Z`, `2026-11-20 10:00:00` (UTC) or `1763632800`.
 pub fn parse_time(text: &str) -> Result<i64, String> {
     let text = text.trim();
-    if let Ok(seconds) = text.parse::<f64>() {
-        if seconds.is_finite() && seconds.abs() < 1e11 {
-            #[allow(clippy::cast_possible_truncation)]
-            return Ok((seconds * 1000.0).round() as i64);
-        }
+    if let Ok(seconds) = text.parse::<f64>()
+        && seconds.is_finite()
+        && seconds.abs() < 1e11
+    {
+        #[allow(clippy::cast_possible_truncation)]
+        return Ok((seconds * 1000.0).round() as i64);
     }
     let at = humantime::parse_rfc3339_weak(text).map_err(|_| {
         format!("{text:?} is not a time: write it as 2026-11-20T10:00:00Z (RFC 3339, UTC) or unix seconds")

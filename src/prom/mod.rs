@@ -158,6 +158,9 @@ impl PromClient {
             });
         }
         let http = reqwest::Client::builder()
+            // Plain http only: no trust store is loaded, so the client builds in an image without
+            // CA certificates (rustls, pulled in by object_store's S3 client, would look for them).
+            .tls_certs_only(std::iter::empty())
             .timeout(timeout)
             .build()
             .map_err(|source| PromError::Unreachable {

@@ -13,6 +13,7 @@ mod alerting;
 mod cli;
 mod compose_stack;
 mod dashboards;
+mod export;
 mod forecaster;
 mod generated_files;
 mod image;

@@ -5,7 +5,7 @@ use std::time::UNIX_EPOCH;
 
 use crate::generate::PromDuration;
 
-/// Unix milliseconds of `text`: `2026-11-20T10:00:00Z`, `2026-11-20 10:00:00` (UTC) or `1763632800`.
+/// Unix milliseconds of `text`: `2026-11-20T10:00:00Z`, `2026-11-20 10:00:00` (UTC) or `1795168800`.
 pub fn parse_time(text: &str) -> Result<i64, String> {
     let text = text.trim();
     if let Ok(seconds) = text.parse::<f64>()
@@ -69,16 +69,16 @@ mod tests {
 
     #[test]
     fn times_are_rfc3339_or_unix_seconds() {
-        assert_eq!(parse_time("2026-11-20T10:00:00Z"), Ok(1_763_632_800_000));
-        assert_eq!(parse_time("2026-11-20 10:00:00"), Ok(1_763_632_800_000));
-        assert_eq!(parse_time("1763632800.5"), Ok(1_763_632_800_500));
+        assert_eq!(parse_time("2026-11-20T10:00:00Z"), Ok(1_795_168_800_000));
+        assert_eq!(parse_time("2026-11-20 10:00:00"), Ok(1_795_168_800_000));
+        assert_eq!(parse_time("1795168800.5"), Ok(1_795_168_800_500));
         assert!(parse_time("yesterday").unwrap_err().contains("RFC 3339"));
-        assert_eq!(format_time(1_763_632_800_000), "2026-11-20T10:00:00Z");
+        assert_eq!(format_time(1_795_168_800_000), "2026-11-20T10:00:00Z");
     }
 
     #[test]
     fn days_and_durations_are_strict() {
-        assert_eq!(parse_day("2026-11-20"), Ok(1_763_596_800_000));
+        assert_eq!(parse_day("2026-11-20"), Ok(1_795_132_800_000));
         assert!(parse_day("2026-13-01").unwrap_err().contains("calendar"));
         assert!(parse_day("20-11-2026").unwrap_err().contains("YYYY-MM-DD"));
         assert_eq!(parse_duration("1h"), Ok(3_600_000));

@@ -2,8 +2,11 @@
 //! everything else lives in one module per domain noun.
 
 pub mod alertmanager;
+pub mod backup;
 pub mod cli;
+pub mod dataset;
 pub mod doctor;
+pub mod export;
 pub mod forecast;
 pub mod generate;
 pub mod grade;
@@ -50,6 +53,15 @@ pub enum Error {
     /// `promlab tsdb` could not read the blocks or write its output.
     #[error(transparent)]
     Tsdb(#[from] tsdb::TsdbError),
+    /// `promlab export` or `promlab metrics list` failed.
+    #[error(transparent)]
+    Export(#[from] export::ExportError),
+    /// `promlab backup` or `promlab restore` failed.
+    #[error(transparent)]
+    Backup(#[from] backup::BackupError),
+    /// A Prometheus query failed.
+    #[error(transparent)]
+    Prometheus(#[from] prom::PromError),
     /// The async runtime could not start (out of threads or memory).
     #[error("cannot start the async runtime: {0}")]
     Runtime(#[source] std::io::Error),
@@ -65,6 +77,10 @@ pub fn run(cli: Cli) -> Result<(), Error> {
     let mut runtime = match cli.command {
         // Fitting runs on blocking threads while the server answers scrapes.
         Command::Forecast(_) => tokio::runtime::Builder::new_multi_thread(),
+        // Answers are decoded while the next requests are in flight: every core helps.
+        Command::Export(_) | Command::Backup(_) | Command::Restore(_) => {
+            tokio::runtime::Builder::new_multi_thread()
+        }
         // The mock's work per request is a reference-count increment: one thread serves over 100k
         // requests/s (BENCHMARKS.md) with a lower tail latency than several, and leaves the other cores
         // to Prometheus and the rest of the lab.
@@ -74,6 +90,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         | Command::Generate(_)
         // Grading runs the static checks on threads of its own and awaits only the live calls.
         | Command::Grade(_)
+        | Command::Metrics(_)
         | Command::Secrets(_)
         | Command::Doctor(_)
         | Command::Tsdb(_) => tokio::runtime::Builder::new_current_thread(),
@@ -129,7 +146,72 @@ pub fn run(cli: Cli) -> Result<(), Error> {
                     }
                 );
             }
+            command @ (Command::Metrics(_)
+            | Command::Export(_)
+            | Command::Backup(_)
+            | Command::Restore(_)) => run_data(command).await?,
         }
         Ok(())
     })
+}
+
+/// The data tools: `metrics list`, `export`, `backup` (and `verify`), `restore`.
+async fn run_data(command: Command) -> Result<(), Error> {
+    match command {
+        Command::Metrics(cli::MetricsArgs {
+            action: cli::MetricsAction::List(args),
+        }) => print!("{}", export::list(&args.into()).await?),
+        Command::Export(args) => {
+            let config: export::ExportConfig = args.into();
+            let done = export::export(&config).await?;
+            println!(
+                "exported {} samples of {} series ({} requests) to {}",
+                done.samples,
+                done.series,
+                done.requests,
+                config.output.display()
+            );
+        }
+        Command::Backup(cli::BackupArgs {
+            action: Some(cli::BackupAction::Verify(args)),
+            ..
+        }) => {
+            let config: backup::VerifyConfig = args.into();
+            let checked = backup::verify(&config).await?;
+            println!(
+                "the backup of {} in {} is intact: {} chunks, {} series, {} samples",
+                config.day, config.target, checked.chunks, checked.series, checked.samples
+            );
+        }
+        Command::Backup(cli::BackupArgs {
+            run: Some(args), ..
+        }) => {
+            let config: backup::BackupConfig = args.into();
+            let done = backup::backup(&config).await?;
+            println!(
+                "backed up {} to {}: {} metrics, {} chunks fetched, {} already stored and verified, {} samples",
+                config.day, config.target, done.metrics, done.fetched, done.kept, done.samples
+            );
+        }
+        Command::Backup(_) => {
+            return Err(Error::Backup(backup::BackupError::Input(
+                "say what to back up: promlab backup --day YYYY-MM-DD (--all | METRIC...) --to DIR|s3://BUCKET/PREFIX, or promlab backup verify".to_owned(),
+            )));
+        }
+        Command::Restore(args) => {
+            let config: backup::RestoreConfig = args.into();
+            let checked = backup::restore(&config).await?;
+            println!(
+                "restored {} series, {} samples from {} chunks to {}; import it with: promtool tsdb create-blocks-from openmetrics {} DATA_DIR",
+                checked.series,
+                checked.samples,
+                checked.chunks,
+                config.output.display(),
+                config.output.display()
+            );
+        }
+        // Every other command is run by `run` itself.
+        _ => {}
+    }
+    Ok(())
 }

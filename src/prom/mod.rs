@@ -71,10 +71,10 @@ pub struct PromClient {
 }
 
 #[derive(Debug, Deserialize)]
-struct Answer {
+struct Answer<T> {
     status: String,
-    #[serde(default)]
-    data: Option<serde_json::Value>,
+    #[serde(default = "Option::default")]
+    data: Option<T>,
     #[serde(default, rename = "errorType")]
     error_type: Option<String>,
     #[serde(default)]
@@ -97,14 +97,56 @@ struct RawSeries {
     value: Option<(f64, String)>,
 }
 
-/// Prometheus writes sample values as strings, `NaN` and `+Inf` included.
-fn parse_value(text: &str) -> Option<f64> {
-    match text {
-        "+Inf" | "Inf" => Some(f64::INFINITY),
-        "-Inf" => Some(f64::NEG_INFINITY),
-        other => other.parse().ok(),
-    }
+/// A range query's answer decoded straight from the body, values borrowed: the export's hot path.
+#[derive(Debug, Deserialize)]
+struct MatrixData<'a> {
+    #[serde(rename = "resultType")]
+    result_type: &'a str,
+    #[serde(borrow)]
+    result: Vec<MatrixSeries<'a>>,
 }
+
+#[derive(Debug, Deserialize)]
+struct MatrixSeries<'a> {
+    metric: Labels,
+    #[serde(borrow, default)]
+    values: Vec<(f64, &'a str)>,
+}
+
+/// One series of raw samples: its labels and `(unix milliseconds, value)` samples in time order, each
+/// value exactly as Prometheus stored it (NaN and infinities included).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExactSeries {
+    pub labels: Labels,
+    pub samples: Vec<(i64, f64)>,
+}
+
+/// What Prometheus knows about a metric from its exporters' `# TYPE`, `# HELP` and `# UNIT` lines.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Metadata {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub help: String,
+    #[serde(default)]
+    pub unit: String,
+}
+
+/// Unix seconds as Prometheus writes them (a float with milliseconds) to integer milliseconds.
+#[allow(clippy::cast_possible_truncation)]
+fn millis(seconds: f64) -> i64 {
+    (seconds * 1000.0).round() as i64
+}
+
+/// Integer milliseconds as the API's `start`, `end` and `time` parameters (`1700000000.123`).
+fn api_time(millis: i64) -> String {
+    if millis < 0 {
+        return format!("-{}", api_time(-millis));
+    }
+    format!("{}.{:03}", millis.div_euclid(1000), millis.rem_euclid(1000))
+}
+
+/// Prometheus writes sample values as strings, `NaN` and `+Inf` included.
+use crate::dataset::parse_value;
 
 impl PromClient {
     /// A client for `url` (`http://HOST:PORT`, a path prefix allowed), with an optional bearer token
@@ -124,6 +166,9 @@ impl PromClient {
             });
         }
         let http = reqwest::Client::builder()
+            // Plain http only: no trust store is loaded, so the client builds in an image without
+            // CA certificates (rustls, pulled in by object_store's S3 client, would look for them).
+            .tls_certs_only(std::iter::empty())
             .timeout(timeout)
             .build()
             .map_err(|source| PromError::Unreachable {
@@ -143,22 +188,14 @@ impl PromClient {
         &self.base
     }
 
-    async fn get(
+    /// The body of `GET path?params`, or the error Prometheus gave (its own message, e.g. a PromQL
+    /// parse error, shown as it wrote it).
+    async fn get_body(
         &self,
         path: &str,
         query: &str,
         params: &[(&str, String)],
-    ) -> Result<Data, PromError> {
-        self.get_data(path, query, params).await
-    }
-
-    /// `GET path` on the API, its `data` decoded as `T`; `query` names the request in errors.
-    async fn get_data<T: serde::de::DeserializeOwned>(
-        &self,
-        path: &str,
-        query: &str,
-        params: &[(&str, String)],
-    ) -> Result<T, PromError> {
+    ) -> Result<bytes::Bytes, PromError> {
         let url = format!("{}{path}", self.base);
         let mut request = self.http.get(&url).query(params);
         if let Some(token) = &self.bearer_token {
@@ -179,28 +216,37 @@ impl PromClient {
                 url: self.base.clone(),
                 source,
             })?;
-        let answer: Answer = match serde_json::from_slice(&body) {
-            Ok(answer) => answer,
-            Err(error) if status.is_success() => {
-                return Err(PromError::Decode {
-                    url: self.base.clone(),
-                    problem: error.to_string(),
-                });
-            }
-            Err(_) => {
-                return Err(PromError::Refused {
-                    url: self.base.clone(),
-                    query: query.to_owned(),
-                    status: status.as_u16(),
-                    message: String::from_utf8_lossy(&body).chars().take(200).collect(),
-                });
-            }
+        if status.is_success() {
+            return Ok(body);
+        }
+        let message = match serde_json::from_slice::<Answer<serde::de::IgnoredAny>>(&body) {
+            Ok(answer) => format!(
+                "{}: {}",
+                answer.error_type.unwrap_or_default(),
+                answer.error.unwrap_or_default()
+            ),
+            Err(_) => String::from_utf8_lossy(&body).chars().take(200).collect(),
         };
-        if answer.status != "success" || !status.is_success() {
+        Err(PromError::Refused {
+            url: self.base.clone(),
+            query: query.to_owned(),
+            status: status.as_u16(),
+            message,
+        })
+    }
+
+    /// `data` of a successful answer in `body`.
+    fn data<'a, T: Deserialize<'a>>(&self, query: &str, body: &'a [u8]) -> Result<T, PromError> {
+        let answer: Answer<T> =
+            serde_json::from_slice(body).map_err(|error| PromError::Decode {
+                url: self.base.clone(),
+                problem: error.to_string(),
+            })?;
+        if answer.status != "success" {
             return Err(PromError::Refused {
                 url: self.base.clone(),
                 query: query.to_owned(),
-                status: status.as_u16(),
+                status: 200,
                 message: format!(
                     "{}: {}",
                     answer.error_type.unwrap_or_default(),
@@ -208,14 +254,31 @@ impl PromClient {
                 ),
             });
         }
-        let data = answer.data.ok_or_else(|| PromError::Decode {
+        answer.data.ok_or_else(|| PromError::Decode {
             url: self.base.clone(),
             problem: "a successful answer without data".to_owned(),
-        })?;
-        serde_json::from_value(data).map_err(|error| PromError::Decode {
-            url: self.base.clone(),
-            problem: format!("{path}: {error}"),
         })
+    }
+
+    /// `GET path` on the API, its `data` decoded as `T`; `query` names the request in errors.
+    async fn get_data<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &str,
+        params: &[(&str, String)],
+    ) -> Result<T, PromError> {
+        let body = self.get_body(path, query, params).await?;
+        self.data(query, &body)
+    }
+
+    async fn get(
+        &self,
+        path: &str,
+        query: &str,
+        params: &[(&str, String)],
+    ) -> Result<Data, PromError> {
+        let body = self.get_body(path, query, params).await?;
+        self.data(query, &body)
     }
 
     fn decode(&self, data: Data, expected: &str) -> Result<Vec<RawSeries>, PromError> {
@@ -279,11 +342,131 @@ impl PromClient {
             })
             .collect())
     }
+
+    /// `GET /api/v1/query_range` with exact samples: `(unix milliseconds, value)` per series, values
+    /// parsed from the strings Prometheus writes. `start`, `end` in unix milliseconds, `step` in
+    /// milliseconds; the caller keeps `(end - start) / step` within Prometheus' 11,000 points.
+    pub async fn query_range_exact(
+        &self,
+        query: &str,
+        start: i64,
+        end: i64,
+        step: i64,
+    ) -> Result<Vec<ExactSeries>, PromError> {
+        let params = [
+            ("query", query.to_owned()),
+            ("start", api_time(start)),
+            ("end", api_time(end)),
+            ("step", api_time(step)),
+        ];
+        let body = self.get_body("/api/v1/query_range", query, &params).await?;
+        let data: MatrixData<'_> = self.data(query, &body)?;
+        if data.result_type != "matrix" {
+            return Err(PromError::Decode {
+                url: self.base.clone(),
+                problem: format!("expected a matrix, got a {}", data.result_type),
+            });
+        }
+        data.result
+            .into_iter()
+            .map(|series| self.exact(series))
+            .collect()
+    }
+
+    /// `GET /api/v1/query` of a range selector (`name[1h]`) at `at` (unix milliseconds): the raw
+    /// samples Prometheus stored, with their own timestamps, exact.
+    pub async fn raw_samples(
+        &self,
+        selector: &str,
+        at: i64,
+    ) -> Result<Vec<ExactSeries>, PromError> {
+        let params = [("query", selector.to_owned()), ("time", api_time(at))];
+        let body = self.get_body("/api/v1/query", selector, &params).await?;
+        let data: MatrixData<'_> = self.data(selector, &body)?;
+        if data.result_type != "matrix" {
+            return Err(PromError::Decode {
+                url: self.base.clone(),
+                problem: format!("expected a matrix, got a {}", data.result_type),
+            });
+        }
+        data.result
+            .into_iter()
+            .map(|series| self.exact(series))
+            .collect()
+    }
+
+    fn exact(&self, series: MatrixSeries<'_>) -> Result<ExactSeries, PromError> {
+        let samples = series
+            .values
+            .into_iter()
+            .map(|(at, text)| {
+                parse_value(text)
+                    .map(|value| (millis(at), value))
+                    .ok_or_else(|| PromError::Decode {
+                        url: self.base.clone(),
+                        problem: format!("{text:?} is not a sample value"),
+                    })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(ExactSeries {
+            labels: series.metric,
+            samples,
+        })
+    }
+
+    /// `GET /api/v1/series`: the label sets of every series `selector` matches between `start` and
+    /// `end` (unix milliseconds; the whole database when absent).
+    pub async fn series(
+        &self,
+        selector: &str,
+        range: Option<(i64, i64)>,
+    ) -> Result<Vec<Labels>, PromError> {
+        let mut params = vec![("match[]", selector.to_owned())];
+        if let Some((start, end)) = range {
+            params.push(("start", api_time(start)));
+            params.push(("end", api_time(end)));
+        }
+        let body = self.get_body("/api/v1/series", selector, &params).await?;
+        self.data(selector, &body)
+    }
+
+    /// `GET /api/v1/label/NAME/values`: the values of a label (`__name__`: metric names) between
+    /// `start` and `end` (unix milliseconds), sorted.
+    pub async fn label_values(
+        &self,
+        label: &str,
+        range: Option<(i64, i64)>,
+    ) -> Result<Vec<String>, PromError> {
+        let mut params = Vec::new();
+        if let Some((start, end)) = range {
+            params.push(("start", api_time(start)));
+            params.push(("end", api_time(end)));
+        }
+        let path = format!("/api/v1/label/{label}/values");
+        let body = self.get_body(&path, label, &params).await?;
+        let mut values: Vec<String> = self.data(label, &body)?;
+        values.sort();
+        Ok(values)
+    }
+
+    /// `GET /api/v1/metadata`: type, help and unit of every metric the targets describe.
+    pub async fn metadata(&self) -> Result<BTreeMap<String, Vec<Metadata>>, PromError> {
+        let body = self.get_body("/api/v1/metadata", "metadata", &[]).await?;
+        self.data("metadata", &body)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn api_times_keep_milliseconds() {
+        assert_eq!(api_time(1_700_000_000_123), "1700000000.123");
+        assert_eq!(api_time(5), "0.005");
+        assert_eq!(api_time(-1), "-0.001");
+        assert_eq!(millis(1_700_000_000.123), 1_700_000_000_123);
+    }
 
     #[test]
     fn only_plain_http_urls_are_accepted() {

@@ -15,6 +15,7 @@ mod cli;
 mod compose_stack;
 mod dashboards;
 mod doctor;
+mod export;
 mod forecaster;
 mod generated_files;
 mod grade;

@@ -1060,6 +1060,7 @@ mod tests {
         assert_eq!(doctor(&["--grafana-password", ""]).grafana_login, None);
     }
 
+    #[test]
     fn tsdb_times_are_milliseconds_or_rfc3339() {
         assert_eq!(parse_timestamp("1700000000000"), Ok(1_700_000_000_000));
         assert_eq!(parse_timestamp("-5"), Ok(-5));

@@ -152,13 +152,10 @@ impl ModelKind {
 
     /// Whether this build has the model: `Err` names the feature to build with.
     pub fn check_built(self) -> Result<(), ModelError> {
-        let built = match self {
-            Self::Prophet => cfg!(feature = "prophet"),
-            Self::Lstm => cfg!(feature = "lstm"),
-            _ => true,
-        };
+        let lacking = (self == Self::Prophet && !cfg!(feature = "prophet"))
+            || (self == Self::Lstm && !cfg!(feature = "lstm"));
         match self.feature() {
-            Some(feature) if !built => Err(ModelError::NotBuilt {
+            Some(feature) if lacking => Err(ModelError::NotBuilt {
                 model: self.name(),
                 feature,
             }),

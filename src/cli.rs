@@ -257,7 +257,7 @@ pub struct BackupRunArgs {
     )]
     pub prometheus_url: String,
 
-    /// The day to back up (YYYY-MM-DD, UTC; a day that is over).
+    /// The day to back up (YYYY-MM-DD, UTC; for today, the chunks ended so far).
     #[arg(long, env = "PROMLAB_DAY")]
     pub day: String,
 

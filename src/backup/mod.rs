@@ -264,6 +264,36 @@ async fn backup_chunk(
     Ok((made, true))
 }
 
+/// Where the chunks of the day `[start, end)` that are over at `now` end (all in unix milliseconds).
+fn ended_by(start: i64, end: i64, chunk: i64, now: i64) -> i64 {
+    if end <= now {
+        end
+    } else {
+        start + (now - start).max(0) / chunk * chunk
+    }
+}
+
+/// Where the day's chunks that are over now end; an error when none is.
+fn ended_now(config: &BackupConfig, start: i64, chunk: i64) -> Result<i64, BackupError> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| {
+            i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+        });
+    // Only chunks that are over are stored, so that a re-run can trust what it finds; today's backup
+    // holds the chunks ended so far, and a later run adds the rest.
+    let ended = ended_by(start, start + DAY_MILLIS, chunk, now);
+    if ended <= start {
+        return Err(BackupError::Input(format!(
+            "no {} chunk of {} has ended yet (UTC): back up an earlier day, wait until {}, or choose a smaller --chunk-size",
+            config.chunk_size,
+            config.day,
+            format_time(start + chunk)
+        )));
+    }
+    Ok(ended)
+}
+
 /// Runs `promlab backup`.
 pub async fn backup(config: &BackupConfig) -> Result<BackedUp, BackupError> {
     let start = day_start(&config.day)?;
@@ -276,17 +306,7 @@ pub async fn backup(config: &BackupConfig) -> Result<BackedUp, BackupError> {
             config.chunk_size
         )));
     }
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |since| {
-            i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
-        });
-    if end > now {
-        return Err(BackupError::Input(format!(
-            "the day {} has not ended yet (UTC): back up a day that is over, so that a re-run can trust what is stored",
-            config.day
-        )));
-    }
+    let ended = ended_now(config, start, chunk)?;
     check_metrics(&config.metrics)?;
     let client = PromClient::new(&config.prometheus_url, None, config.timeout)?;
     let target = Target::open(&config.target)?;
@@ -307,7 +327,7 @@ pub async fn backup(config: &BackupConfig) -> Result<BackedUp, BackupError> {
     let jobs: Vec<(String, i64)> = metrics
         .iter()
         .flat_map(|metric| {
-            (start..end)
+            (start..ended)
                 .step_by(usize::try_from(chunk).unwrap_or(usize::MAX))
                 .map(move |from| (metric.clone(), from))
         })
@@ -351,6 +371,13 @@ pub async fn backup(config: &BackupConfig) -> Result<BackedUp, BackupError> {
     let text = serde_json::to_vec_pretty(&manifest)
         .map_err(|error| BackupError::Input(format!("cannot write the manifest: {error}")))?;
     target.put(&format!("{day}/manifest.json"), text).await?;
+    if ended < end {
+        tracing::warn!(
+            day,
+            until = format_time(ended),
+            "the day is not over: its chunks up to this time are backed up; run the backup again later to add the rest"
+        );
+    }
     tracing::info!(
         day,
         from = format_time(start),
@@ -483,6 +510,27 @@ pub async fn restore(config: &RestoreConfig) -> Result<Checked, BackupError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_chunks_that_are_over_are_backed_up() {
+        let (start, hour) = (1_000 * DAY_MILLIS, 3_600_000);
+        let end = start + DAY_MILLIS;
+        assert_eq!(ended_by(start, end, hour, end + 1), end, "a past day: all");
+        assert_eq!(
+            ended_by(start, end, hour, start + 2 * hour + 59),
+            start + 2 * hour
+        );
+        assert_eq!(
+            ended_by(start, end, hour, start + hour - 1),
+            start,
+            "none yet"
+        );
+        assert_eq!(
+            ended_by(start, end, hour, start - 1),
+            start,
+            "a future day: none"
+        );
+    }
 
     #[test]
     fn metric_names_are_checked_before_anything_is_fetched() {

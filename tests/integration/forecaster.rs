@@ -25,8 +25,15 @@ fn scrape_config(mock: &str, forecaster: &str) -> String {
     )
 }
 
-/// The models a forecaster and a backtest run when none are named (`ModelKind::DEFAULT`).
-const DEFAULT_MODELS: [&str; 5] = ["seasonal_naive", "fourier", "ets", "mstl", "arima"];
+/// The models a forecaster and a backtest run when none are named (`ModelKind::defaults()`): every
+/// model of the build but lstm.
+fn default_models() -> Vec<&'static str> {
+    let mut models = vec!["seasonal_naive", "fourier", "ets", "mstl", "arima"];
+    if cfg!(feature = "prophet") {
+        models.push("prophet");
+    }
+    models
+}
 
 /// `../shared/nab`, the NAB data beside the project, or why it is missing.
 fn nab_folder() -> Result<std::path::PathBuf, crate::support::Missing> {
@@ -84,7 +91,7 @@ async fn wait_for_metrics(
 
 /// Every model predicts the series, with a band around the point and a holdout error.
 fn assert_predictions(metrics: &str, source: &[&str]) {
-    for model in DEFAULT_MODELS {
+    for model in default_models() {
         let point =
             sample(metrics, &format!("predicted_values_{model}"), source).expect("a prediction");
         let upper = sample(
@@ -196,7 +203,7 @@ async fn the_forecaster_learns_from_prometheus_flags_a_spike_and_survives_an_out
         "predictions",
         Duration::from_secs(60),
         |metrics| {
-            DEFAULT_MODELS.iter().all(|model| {
+            default_models().iter().all(|model| {
                 sample(metrics, &format!("predicted_values_{model}"), &source).is_some()
                     && sample(
                         metrics,
@@ -227,7 +234,7 @@ async fn the_forecaster_learns_from_prometheus_flags_a_spike_and_survives_an_out
     // the samples scraped since the switch only.
     let switched = std::time::Instant::now();
     assert!(mock.switch("spike").await.status().is_success());
-    for model in DEFAULT_MODELS {
+    for model in default_models() {
         let deadline = switched + Duration::from_secs(30);
         loop {
             let since = switched.elapsed().as_secs().max(1);
@@ -286,7 +293,7 @@ fn the_backtest_scores_every_model_on_real_nab_series() {
         );
         let rows = table_rows(&report);
         let models: Vec<&str> = rows.iter().map(|row| row[0]).collect();
-        assert_eq!(models, DEFAULT_MODELS, "{report}");
+        assert_eq!(models, default_models(), "{report}");
         for row in &rows {
             let smape: f64 = row[1].parse().expect("an sMAPE");
             let mase: f64 = row[2].parse().expect("a MASE");
@@ -462,7 +469,7 @@ async fn the_forecaster_runs_on_real_nab_history_in_a_real_prometheus() {
         "forecasts of the NAB series",
         Duration::from_secs(60),
         |metrics| {
-            DEFAULT_MODELS.iter().all(|model| {
+            default_models().iter().all(|model| {
                 sample(metrics, &format!("predicted_values_{model}"), &labels).is_some()
                     && sample(
                         metrics,
@@ -475,7 +482,7 @@ async fn the_forecaster_runs_on_real_nab_history_in_a_real_prometheus() {
     )
     .await;
     // Real CPU utilisation in percent: predictions in range, holdout errors reported per model.
-    for model in DEFAULT_MODELS {
+    for model in default_models() {
         let point =
             sample(&metrics, &format!("predicted_values_{model}"), &labels).expect("a prediction");
         assert!((0.0..=150.0).contains(&point), "{model}: {point}");

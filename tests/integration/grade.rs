@@ -430,7 +430,7 @@ async fn a_running_stack_grades_its_live_criteria_and_grafanas_are_skipped() {
     assert_eq!(status, "fail");
     assert!(
         message.contains(&format!(
-            "Alertmanager at {alertmanager_url}: cannot be reached"
+            "Alertmanager at {alertmanager_url} cannot be reached"
         )),
         "{message}"
     );

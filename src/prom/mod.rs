@@ -360,17 +360,7 @@ impl PromClient {
             ("step", api_time(step)),
         ];
         let body = self.get_body("/api/v1/query_range", query, &params).await?;
-        let data: MatrixData<'_> = self.data(query, &body)?;
-        if data.result_type != "matrix" {
-            return Err(PromError::Decode {
-                url: self.base.clone(),
-                problem: format!("expected a matrix, got a {}", data.result_type),
-            });
-        }
-        data.result
-            .into_iter()
-            .map(|series| self.exact(series))
-            .collect()
+        self.exact_matrix(query, &body)
     }
 
     /// `GET /api/v1/query` of a range selector (`name[1h]`) at `at` (unix milliseconds): the raw
@@ -382,7 +372,12 @@ impl PromClient {
     ) -> Result<Vec<ExactSeries>, PromError> {
         let params = [("query", selector.to_owned()), ("time", api_time(at))];
         let body = self.get_body("/api/v1/query", selector, &params).await?;
-        let data: MatrixData<'_> = self.data(selector, &body)?;
+        self.exact_matrix(selector, &body)
+    }
+
+    /// The matrix in `body`, every value exact.
+    fn exact_matrix(&self, query: &str, body: &[u8]) -> Result<Vec<ExactSeries>, PromError> {
+        let data: MatrixData<'_> = self.data(query, body)?;
         if data.result_type != "matrix" {
             return Err(PromError::Decode {
                 url: self.base.clone(),

@@ -22,6 +22,8 @@ RUN touch src/main.rs src/lib.rs && cargo build --release --locked --features "$
 
 FROM ${RUNTIME_IMAGE}
 COPY --from=build /src/target/release/promlab /usr/local/bin/promlab
+# The CA bundle of the builder, for `promlab backup --to s3://` over https (the slim image has none).
+COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
 # promlab's state (the compose stack's secrets volume mounts here): a new named volume takes this
 # folder's owner, so the unprivileged user below can write to it.
 RUN mkdir -p /var/lib/promlab && chown 10001:10001 /var/lib/promlab

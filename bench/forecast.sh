@@ -4,13 +4,12 @@
 # (train-prometheus' model), all on the same series in the same run. Prints a Markdown table (also
 # bench/results/forecast.md). Targets (issue 4): the fast models at least 100x faster than Python Prophet
 # at no worse sMAPE; promlab's Prophet (the `prophet` feature) at least 5x faster than Python's with yhat
-# within 1 %.
-# at no worse sMAPE. Then the trainer's view: each model's mean fit + forecast time on one day of the same
+# within 1 %. Then the trainer's view: each model's mean fit + forecast time on one day of the same
 # series (1,440 points, 5 origins), and what one training cycle of 1,000 such series would cost on 2 cores
 # (the trainer fits every model twice per series: on the history without its holdout, then on all of it).
 #
 # Needs: python3 with venv/pip (numpy, pandas and prophet are installed into a venv under target/), cargo
-# (the release build includes the `lstm` feature).
+# (the release build includes the `prophet` and `lstm` features).
 # Usage: bench/forecast.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -725,7 +725,7 @@ pub struct ForecastArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum ForecastAction {
-    /// Score every model on a recorded series (CSV timestamp,value) by rolling-origin evaluation.
+    /// Score every model by rolling-origin evaluation on a recorded series: a CSV file or a Prometheus range.
     Backtest(Box<BacktestArgs>),
 }
 

@@ -11,6 +11,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::dataset::parse_value;
+
 /// The most points Prometheus returns per series in one range query (it refuses more).
 pub const MAX_POINTS: usize = 11_000;
 
@@ -145,9 +147,6 @@ fn api_time(millis: i64) -> String {
     format!("{}.{:03}", millis.div_euclid(1000), millis.rem_euclid(1000))
 }
 
-/// Prometheus writes sample values as strings, `NaN` and `+Inf` included.
-use crate::dataset::parse_value;
-
 impl PromClient {
     /// A client for `url` (`http://HOST:PORT`, a path prefix allowed), with an optional bearer token
     /// and a per-request timeout.
@@ -271,16 +270,6 @@ impl PromClient {
         self.data(query, &body)
     }
 
-    async fn get(
-        &self,
-        path: &str,
-        query: &str,
-        params: &[(&str, String)],
-    ) -> Result<Data, PromError> {
-        let body = self.get_body(path, query, params).await?;
-        self.data(query, &body)
-    }
-
     fn decode(&self, data: Data, expected: &str) -> Result<Vec<RawSeries>, PromError> {
         if data.result_type != expected {
             return Err(PromError::Decode {
@@ -309,7 +298,9 @@ impl PromClient {
             ("end", format!("{end:.3}")),
             ("step", format!("{}", step.as_secs_f64())),
         ];
-        let data = self.get("/api/v1/query_range", query, &params).await?;
+        let data = self
+            .get_data::<Data>("/api/v1/query_range", query, &params)
+            .await?;
         Ok(self
             .decode(data, "matrix")?
             .into_iter()
@@ -327,7 +318,7 @@ impl PromClient {
     /// `GET /api/v1/query`: the latest sample of every series `query` selects.
     pub async fn query(&self, query: &str) -> Result<Vec<Sample>, PromError> {
         let data = self
-            .get("/api/v1/query", query, &[("query", query.to_owned())])
+            .get_data::<Data>("/api/v1/query", query, &[("query", query.to_owned())])
             .await?;
         Ok(self
             .decode(data, "vector")?

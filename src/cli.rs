@@ -769,7 +769,7 @@ pub struct BacktestArgs {
     pub forecasts: Option<PathBuf>,
 
     /// Models to score, comma-separated (seasonal_naive, fourier, ets, mstl, arima, prophet, lstm); when
-    /// absent, every model of this build but lstm.
+    /// absent, the first five.
     #[arg(long, env = "PROMLAB_BACKTEST_MODELS", value_delimiter = ',', value_parser = parse_model)]
     pub models: Vec<ModelKind>,
 
@@ -825,7 +825,7 @@ impl From<BacktestArgs> for BacktestConfig {
         Self {
             source,
             models: if args.models.is_empty() {
-                ModelKind::defaults()
+                ModelKind::DEFAULT.to_vec()
             } else {
                 args.models
             },

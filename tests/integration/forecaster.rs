@@ -25,14 +25,9 @@ fn scrape_config(mock: &str, forecaster: &str) -> String {
     )
 }
 
-/// The models a forecaster and a backtest run when none are named (`ModelKind::defaults()`): every
-/// model of the build but lstm.
+/// The models a forecaster and a backtest run when none are named (`ModelKind::DEFAULT`).
 fn default_models() -> Vec<&'static str> {
-    let mut models = vec!["seasonal_naive", "fourier", "ets", "mstl", "arima"];
-    if cfg!(feature = "prophet") {
-        models.push("prophet");
-    }
-    models
+    vec!["seasonal_naive", "fourier", "ets", "mstl", "arima"]
 }
 
 /// `../shared/nab`, the NAB data beside the project, or why it is missing.

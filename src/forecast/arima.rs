@@ -766,20 +766,7 @@ impl Model for Arima {
         check_history(NAME, history, MIN_POINTS)?;
         let season = self.season.unwrap_or_else(|| detect_season(history));
         let forecast = auto_fit(history, Some(season))?.forecast(horizon, level);
-        let finite = forecast
-            .point
-            .iter()
-            .chain(&forecast.lower)
-            .chain(&forecast.upper)
-            .all(|value| value.is_finite());
-        if finite {
-            Ok(forecast)
-        } else {
-            Err(ModelError::Failed {
-                model: NAME,
-                reason: "the forecast is not finite".to_owned(),
-            })
-        }
+        forecast.finite(NAME)
     }
 }
 

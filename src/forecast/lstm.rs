@@ -216,20 +216,7 @@ impl Model for Lstm {
             forecast.lower.push(point - half);
             forecast.upper.push(point + half);
         }
-        let finite = forecast
-            .point
-            .iter()
-            .chain(&forecast.lower)
-            .chain(&forecast.upper)
-            .all(|value| value.is_finite());
-        if finite {
-            Ok(forecast)
-        } else {
-            Err(ModelError::Failed {
-                model: NAME,
-                reason: "the network's forecast is not finite".to_owned(),
-            })
-        }
+        forecast.finite(NAME)
     }
 }
 

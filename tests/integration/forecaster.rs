@@ -30,6 +30,18 @@ fn default_models() -> Vec<&'static str> {
     vec!["seasonal_naive", "fourier", "ets", "mstl", "arima"]
 }
 
+/// Every default model serves a prediction for the series labelled `labels` and a holdout error
+/// (`holdout` picks the series among the error's labels).
+fn every_model_predicts(metrics: &str, labels: &[&str], holdout: &[&str]) -> bool {
+    default_models().iter().all(|model| {
+        let model_label = format!("model=\"{model}\"");
+        let mut error_labels = vec![model_label.as_str()];
+        error_labels.extend_from_slice(holdout);
+        sample(metrics, &format!("predicted_values_{model}"), labels).is_some()
+            && sample(metrics, "forecaster_holdout_smape_percent", &error_labels).is_some()
+    })
+}
+
 /// `../shared/nab`, the NAB data beside the project, or why it is missing.
 fn nab_folder() -> Result<std::path::PathBuf, crate::support::Missing> {
     let nab = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/nab");
@@ -197,17 +209,7 @@ async fn the_forecaster_learns_from_prometheus_flags_a_spike_and_survives_an_out
         &forecaster,
         "predictions",
         Duration::from_secs(60),
-        |metrics| {
-            default_models().iter().all(|model| {
-                sample(metrics, &format!("predicted_values_{model}"), &source).is_some()
-                    && sample(
-                        metrics,
-                        "forecaster_holdout_smape_percent",
-                        &[&format!("model=\"{model}\"")],
-                    )
-                    .is_some()
-            })
-        },
+        |metrics| every_model_predicts(metrics, &source, &[]),
     )
     .await;
     assert_predictions(&metrics, &source);
@@ -463,17 +465,7 @@ async fn the_forecaster_runs_on_real_nab_history_in_a_real_prometheus() {
         &forecaster,
         "forecasts of the NAB series",
         Duration::from_secs(60),
-        |metrics| {
-            default_models().iter().all(|model| {
-                sample(metrics, &format!("predicted_values_{model}"), &labels).is_some()
-                    && sample(
-                        metrics,
-                        "forecaster_holdout_smape_percent",
-                        &[&format!("model=\"{model}\""), labels[0]],
-                    )
-                    .is_some()
-            })
-        },
+        |metrics| every_model_predicts(metrics, &labels, &labels[..1]),
     )
     .await;
     // Real CPU utilisation in percent: predictions in range, holdout errors reported per model.

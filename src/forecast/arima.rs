@@ -772,20 +772,8 @@ impl Model for Arima {
 
 #[cfg(test)]
 mod tests {
-    use rand::{Rng, SeedableRng, rngs::StdRng};
-
+    use super::super::model::gaussian_noise as noise;
     use super::*;
-
-    /// Standard normal draws (Box-Muller), seeded.
-    fn noise(seed: u64, count: usize) -> Vec<f64> {
-        let mut rng = StdRng::seed_from_u64(seed);
-        (0..count)
-            .map(|_| {
-                let (u, v): (f64, f64) = (rng.random(), rng.random());
-                (-2.0 * (1.0 - u).ln()).sqrt() * (std::f64::consts::TAU * v).cos()
-            })
-            .collect()
-    }
 
     fn order(p: usize, d: usize, q: usize, constant: bool) -> Order {
         Order {

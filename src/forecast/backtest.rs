@@ -294,7 +294,6 @@ pub(super) fn run_on(history: &History, config: &BacktestConfig) -> Vec<Score> {
         .iter()
         .map(|kind| {
             let model = build(*kind, settings);
-            model.warm_up();
             let (mut smapes, mut mases, mut inside, mut total, mut millis) =
                 (Vec::new(), Vec::new(), 0_usize, 0_usize, 0.0);
             let (mut failures, mut failure, mut forecasts) = (0, None, Vec::new());

@@ -83,10 +83,6 @@ pub trait Model: Send + Sync + std::fmt::Debug {
 
     fn forecast(&self, history: &[f64], horizon: usize, level: f64)
     -> Result<Forecast, ModelError>;
-
-    /// Once-per-process setup done ahead of the first fit (Prophet compiles its Stan program), so that
-    /// timings measure fitting alone.
-    fn warm_up(&self) {}
 }
 
 /// The models promlab knows, by the name a config uses. Every model is listed whatever the build's
@@ -332,6 +328,19 @@ pub fn smape(actual: &[f64], predicted: &[f64]) -> f64 {
         })
         .sum();
     100.0 * total / pairs as f64
+}
+
+/// Standard normal draws (Box-Muller), seeded: the noise of the models' tests.
+#[cfg(test)]
+pub(super) fn gaussian_noise(seed: u64, count: usize) -> Vec<f64> {
+    use rand::{Rng, SeedableRng, rngs::StdRng};
+    let mut rng = StdRng::seed_from_u64(seed);
+    (0..count)
+        .map(|_| {
+            let (u, v): (f64, f64) = (rng.random(), rng.random());
+            (-2.0 * (1.0 - u).ln()).sqrt() * (std::f64::consts::TAU * v).cos()
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -1,5 +1,7 @@
-//! `prophet`: the real Prophet model (augurs-prophet, a port of Facebook's), fitted by its own Stan program
-//! compiled to WebAssembly and run in-process by wasmtime: no Python, no cmdstan binary, no network.
+//! `prophet`: the real Prophet model (augurs-prophet, a port of Facebook's). Its fit is the mode of Prophet's
+//! own Stan program, found exactly by `map` for the linear trend and additive terms promlab uses; anything
+//! else goes to that Stan program itself, compiled to WebAssembly and run in-process by wasmtime. No
+//! Python, no cmdstan binary, no network.
 //!
 //! Prophet's defaults, as Python's: a piecewise-linear trend with 25 changepoints in the first 80 % of the
 //! history, daily and weekly seasonalities once the history spans two days or two weeks, maximum-likelihood
@@ -12,7 +14,9 @@
 use std::num::NonZeroU32;
 use std::sync::OnceLock;
 
-use augurs::prophet::optimizer::OptimizeOpts;
+use augurs::prophet::optimizer::{
+    self, Data, InitialParams, OptimizeOpts, OptimizedParams, Optimizer,
+};
 use augurs::prophet::wasmstan::WasmstanOptimizer;
 use augurs::prophet::{IncludeHistory, Prophet as Fit, ProphetOptions, Seasonality, TrainingData};
 
@@ -63,19 +67,35 @@ impl Prophet {
     }
 }
 
-/// The Stan program, compiled once per process (about a second) and shared by every fit.
-fn optimizer() -> WasmstanOptimizer {
+mod map;
+
+/// The Stan program, compiled once per process (about a second) when a fit first needs it.
+fn stan() -> WasmstanOptimizer {
     static OPTIMIZER: OnceLock<WasmstanOptimizer> = OnceLock::new();
     OPTIMIZER.get_or_init(WasmstanOptimizer::new).clone()
+}
+
+/// Prophet's optimiser: the exact mode where `map` solves it, Stan's L-BFGS otherwise.
+#[derive(Debug)]
+struct ExactOrStan;
+
+impl Optimizer for ExactOrStan {
+    fn optimize(
+        &self,
+        init: &InitialParams,
+        data: &Data,
+        opts: &OptimizeOpts,
+    ) -> Result<OptimizedParams, optimizer::Error> {
+        map::solve(data).or_else(|reason| {
+            tracing::debug!(?reason, "Prophet's fit handed to Stan");
+            stan().optimize(init, data, opts)
+        })
+    }
 }
 
 impl Model for Prophet {
     fn name(&self) -> &'static str {
         NAME
-    }
-
-    fn warm_up(&self) {
-        drop(optimizer());
     }
 
     fn forecast(
@@ -100,7 +120,7 @@ impl Model for Prophet {
             interval_width: level.try_into().map_err(|error| failed(&error))?,
             ..ProphetOptions::default()
         };
-        let mut prophet = Fit::new(options, optimizer());
+        let mut prophet = Fit::new(options, ExactOrStan);
         if let Some(days) = self.custom_period(history) {
             let period = days.try_into().map_err(|error| failed(&error))?;
             let order = NonZeroU32::new(SEASON_ORDER).ok_or_else(|| failed(&"order 0"))?;
@@ -132,7 +152,130 @@ impl Model for Prophet {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use augurs::prophet::GrowthType;
+
+    use super::super::model::gaussian_noise;
     use super::*;
+
+    /// Fits of one Prophet: the data Stan saw, Stan's optimum and the exact one.
+    type Fits = Arc<
+        Mutex<
+            Vec<(
+                Data,
+                OptimizedParams,
+                Result<OptimizedParams, map::Unsolved>,
+            )>,
+        >,
+    >;
+
+    /// An optimiser that runs both and keeps Stan's answer, recording the two.
+    #[derive(Debug)]
+    struct Both(Fits);
+
+    impl Optimizer for Both {
+        fn optimize(
+            &self,
+            init: &InitialParams,
+            data: &Data,
+            opts: &OptimizeOpts,
+        ) -> Result<OptimizedParams, optimizer::Error> {
+            let stan = stan().optimize(init, data, opts)?;
+            let exact = map::solve(data);
+            self.0
+                .lock()
+                .unwrap()
+                .push((data.clone(), stan.clone(), exact));
+            Ok(stan)
+        }
+    }
+
+    fn fit_and_predict<O: Optimizer + 'static>(
+        history: &[f64],
+        step: i64,
+        growth: GrowthType,
+        optimizer: O,
+    ) -> Vec<f64> {
+        let ds = (0..i64::try_from(history.len()).unwrap())
+            .map(|i| ORIGIN + i * step)
+            .collect();
+        let data = TrainingData::new(ds, history.to_vec()).unwrap();
+        let options = ProphetOptions {
+            growth,
+            ..ProphetOptions::default()
+        };
+        let mut prophet = Fit::new(options, optimizer);
+        prophet.fit(data, OptimizeOpts::default()).unwrap();
+        let future = prophet
+            .make_future_dataframe(NonZeroU32::new(60).unwrap(), IncludeHistory::No)
+            .unwrap();
+        prophet.predict(future).unwrap().yhat.point
+    }
+
+    /// Series with noise whose fits exercise the changepoints, the seasonal terms and both trends.
+    fn noisy_series() -> Vec<(&'static str, Vec<f64>, i64, GrowthType)> {
+        let noise = gaussian_noise(11, 2_000);
+        let daily = |t: usize| (std::f64::consts::TAU * t as f64 / 144.0).sin();
+        vec![
+            (
+                "daily season, trend, noise",
+                (0..576)
+                    .map(|t| 10.0 + 0.01 * t as f64 + 3.0 * daily(t) + 0.5 * noise[t])
+                    .collect(),
+                600,
+                GrowthType::Linear,
+            ),
+            (
+                "a slope that turns halfway",
+                noise[..1_000]
+                    .iter()
+                    .zip(0..1_000)
+                    .map(|(noise, t): (&f64, u32)| {
+                        let t = f64::from(t);
+                        100.0 + 0.2 * t - 0.5 * (t - 500.0).max(0.0) + 2.0 * noise
+                    })
+                    .collect(),
+                60,
+                GrowthType::Linear,
+            ),
+            (
+                "flat growth, daily season",
+                (0..720)
+                    .map(|t| 5.0 + daily(t) + 0.2 * noise[1_000 + t])
+                    .collect(),
+                600,
+                GrowthType::Flat,
+            ),
+        ]
+    }
+
+    #[test]
+    fn the_exact_fit_is_stans_optimum_or_better_and_forecasts_the_same() {
+        for (name, history, step, growth) in noisy_series() {
+            let fits = Fits::default();
+            let stans = fit_and_predict(&history, step, growth, Both(fits.clone()));
+            let exacts = fit_and_predict(&history, step, growth, ExactOrStan);
+            let (data, stan, exact) = fits.lock().unwrap().pop().unwrap();
+            let exact = exact.unwrap_or_else(|reason| panic!("{name}: {reason:?}"));
+            let (ours, theirs) = (
+                map::objective(&data, &exact).unwrap(),
+                map::objective(&data, &stan).unwrap(),
+            );
+            // The exact mode's posterior is at least Stan's, up to rounding.
+            assert!(
+                ours <= theirs + 1e-9 * theirs.abs(),
+                "{name}: exact {ours} against Stan's {theirs}"
+            );
+            let largest = stans
+                .iter()
+                .zip(&exacts)
+                .map(|(stan, exact)| ((stan - exact) / stan).abs())
+                .fold(0.0, f64::max);
+            eprintln!("{name}: objective {ours} vs {theirs}, yhat {largest:e}");
+            assert!(largest < 1e-3, "{name}: yhat differs by {largest}");
+        }
+    }
 
     #[test]
     fn a_daily_season_with_a_trend_is_continued_inside_its_band() {

@@ -769,7 +769,7 @@ pub struct BacktestArgs {
     pub forecasts: Option<PathBuf>,
 
     /// Models to score, comma-separated (seasonal_naive, fourier, ets, mstl, arima, prophet, lstm); when
-    /// absent, the first five.
+    /// absent, every model the build has but lstm.
     #[arg(long, env = "PROMLAB_BACKTEST_MODELS", value_delimiter = ',', value_parser = parse_model)]
     pub models: Vec<ModelKind>,
 
@@ -825,7 +825,7 @@ impl From<BacktestArgs> for BacktestConfig {
         Self {
             source,
             models: if args.models.is_empty() {
-                ModelKind::DEFAULT.to_vec()
+                ModelKind::defaults()
             } else {
                 args.models
             },

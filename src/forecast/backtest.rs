@@ -676,8 +676,8 @@ mod tests {
             filled: 0,
             cut: false,
         };
-        let scores = run_on(&history, &config(ModelKind::DEFAULT.to_vec()));
-        assert_eq!(scores.len(), ModelKind::DEFAULT.len());
+        let scores = run_on(&history, &config(ModelKind::defaults()));
+        assert_eq!(scores.len(), ModelKind::defaults().len());
         for score in &scores {
             assert_eq!(score.failures, 0, "{score:?}");
             assert!((0.0..=1.0).contains(&score.coverage), "{score:?}");

@@ -110,7 +110,7 @@ impl Default for ForecastFile {
             step: HumanDuration(Duration::from_secs(15)),
             retrain_interval: HumanDuration(Duration::from_secs(60)),
             horizon: HumanDuration(Duration::from_secs(600)),
-            models: ModelKind::DEFAULT.to_vec(),
+            models: ModelKind::defaults(),
             interval_width: 0.95,
             max_series: 100,
             min_points: 20,
@@ -354,7 +354,7 @@ mod tests {
         assert_eq!(settings.prometheus_url, "http://prometheus:9090");
         assert_eq!(settings.targets[0].query, "model_result");
         assert_eq!(settings.horizon_steps(), 40);
-        assert_eq!(settings.models, ModelKind::DEFAULT.to_vec());
+        assert_eq!(settings.models, ModelKind::defaults());
     }
 
     #[test]

@@ -318,8 +318,7 @@ mod tests {
             season: None,
             step_seconds: 15.0,
         };
-        ModelKind::DEFAULT
-            .to_vec()
+        ModelKind::defaults()
             .into_iter()
             .map(|kind| build(kind, settings))
             .collect()
@@ -383,7 +382,7 @@ mod tests {
         };
         let ready = fit_series("model_result", Labels::new(), &long, &settings, &models());
         assert_eq!(ready.status, Status::Ready);
-        assert_eq!(ready.forecasts.len(), ModelKind::DEFAULT.len());
+        assert_eq!(ready.forecasts.len(), ModelKind::defaults().len());
         for forecast in &ready.forecasts {
             assert!((forecast.start - (1000.0 + 200.0 * 15.0)).abs() < 1e-9);
             assert_eq!(forecast.forecast.len(), settings.horizon_steps());

@@ -25,9 +25,14 @@ fn scrape_config(mock: &str, forecaster: &str) -> String {
     )
 }
 
-/// The models a forecaster and a backtest run when none are named (`ModelKind::DEFAULT`).
+/// The models a forecaster and a backtest run when none are named (`ModelKind::defaults`): every model
+/// the build has but `lstm`.
 fn default_models() -> Vec<&'static str> {
-    vec!["seasonal_naive", "fourier", "ets", "mstl", "arima"]
+    let mut models = vec!["seasonal_naive", "fourier", "ets", "mstl", "arima"];
+    if cfg!(feature = "prophet") {
+        models.push("prophet");
+    }
+    models
 }
 
 /// Every default model serves a prediction for the series labelled `labels` and a holdout error

@@ -10,9 +10,9 @@
 //! ```
 //!
 //! For a fixed σ it is a lasso with ridge terms, solved exactly on the Gram matrix by an active-set search;
-//! for a fixed θ it
-//! has a closed-form minimum in σ. Alternating the two exact minimisations reaches the joint mode in a few
-//! milliseconds, where Stan's L-BFGS, under WebAssembly, takes a quarter of a second on a week of minutes.
+//! for a fixed θ it has a closed-form minimum in σ. Alternating the two exact minimisations reaches the
+//! joint mode in a few milliseconds, where Stan's L-BFGS, under WebAssembly, takes a third of a second on a
+//! week of minutes.
 //! Any other case (a logistic trend, multiplicative terms, a noiseless series, a solve that does not
 //! converge) is handed to Stan's program itself.
 
@@ -37,7 +37,7 @@ pub(super) enum Unsolved {
     Malformed,
     /// The series is fitted without noise: the posterior has no mode.
     Noiseless,
-    /// Coordinate descent or the σ alternation did not settle.
+    /// The active-set search or the σ alternation did not settle.
     NotConverged,
 }
 

@@ -4,30 +4,12 @@
 ARG BUILDER_IMAGE=rust:1.91-slim-trixie
 ARG RUNTIME_IMAGE=debian:trixie-slim
 
-FROM ${BUILDER_IMAGE} AS build
-# The optional models the image ships (cargo features; Prophet's Stan program runs in-process).
-ARG FEATURES=prophet
-# The cargo profile: release; CI builds its smoke-test image with `ci-image` (Cargo.toml), the same code
-# less optimised, in a fraction of the build time.
-ARG PROFILE=release
-WORKDIR /src
-# Dependencies first, in a layer of their own: editing promlab's code does not rebuild them.
-COPY Cargo.toml Cargo.lock ./
-RUN mkdir src && echo 'fn main() {}' > src/main.rs && touch src/lib.rs \
- && cargo build --profile "$PROFILE" --locked --features "$FEATURES" \
- && rm -rf src
-COPY src src
-COPY templates templates
-# The labs' criteria are built into the grader.
-COPY labs labs
-# COPY keeps the context's modification times, which can predate the layer above: touch, so cargo rebuilds.
-RUN touch src/main.rs src/lib.rs && cargo build --profile "$PROFILE" --locked --features "$FEATURES" \
- && cp "target/$PROFILE/promlab" /promlab
+# The builder's CA bundle, for `promlab backup --to s3://` over https (the slim runtime has none).
+FROM ${BUILDER_IMAGE} AS certs
 
-FROM ${RUNTIME_IMAGE}
-COPY --from=build /promlab /usr/local/bin/promlab
-# The CA bundle of the builder, for `promlab backup --to s3://` over https (the slim image has none).
-COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
+# Every promlab image but its binary.
+FROM ${RUNTIME_IMAGE} AS runtime
+COPY --from=certs /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
 # promlab's state (the compose stack's secrets volume mounts here): a new named volume takes this
 # folder's owner, so the unprivileged user below can write to it.
 RUN mkdir -p /var/lib/promlab && chown 10001:10001 /var/lib/promlab
@@ -40,3 +22,29 @@ STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 CMD ["promlab", "probe"]
 ENTRYPOINT ["promlab"]
 CMD ["mock"]
+
+# CI's smoke-test image: the binary CI's tests were built with (.ci/build-images puts it in
+# .ci/prebuilt/) in the same runtime, by `docker build --target prebuilt`. Stages build in order, so that
+# target never compiles the cargo stage below; a full build passes through this one (copying a README).
+FROM runtime AS prebuilt
+COPY .ci/prebuilt/ /usr/local/bin/
+
+FROM ${BUILDER_IMAGE} AS build
+# The optional models the image ships (cargo features).
+ARG FEATURES=prophet
+WORKDIR /src
+# Dependencies first, in a layer of their own: editing promlab's code does not rebuild them.
+COPY Cargo.toml Cargo.lock ./
+RUN mkdir src && echo 'fn main() {}' > src/main.rs && touch src/lib.rs \
+ && cargo build --release --locked --features "$FEATURES" \
+ && rm -rf src
+COPY src src
+COPY templates templates
+# The labs' criteria are built into the grader.
+COPY labs labs
+# COPY keeps the context's modification times, which can predate the layer above: touch, so cargo rebuilds.
+RUN touch src/main.rs src/lib.rs && cargo build --release --locked --features "$FEATURES"
+
+# The image: the runtime with the binary built above.
+FROM runtime
+COPY --from=build /src/target/release/promlab /usr/local/bin/promlab

@@ -36,6 +36,17 @@ const KPSS_CRITICAL: f64 = 0.463;
 /// Nelder-Mead's budget per fit; the fits here have at most five parameters.
 const MAX_ITERATIONS: u64 = 2_000;
 
+/// How closely a fit maximises its likelihood.
+#[derive(Debug, Clone, Copy)]
+enum Precision {
+    /// The order search, as `auto.arima` approximates its candidates: one Nelder-Mead run until the
+    /// simplex's spread is 1e-7. `AICc` differences that decide between orders are far larger than what the
+    /// last digits would change.
+    Search,
+    /// The fit kept: a run to a spread of 1e-10, restarted once from its result.
+    Exact,
+}
+
 /// An ARIMA specification: the AR and MA orders, the differences, and whether a constant is estimated
 /// (the mean of the differenced series: the level when nothing is differenced, the drift after one
 /// difference).
@@ -85,6 +96,10 @@ pub struct ArimaFit {
 impl ArimaFit {
     /// Fits `order` to `history` by exact maximum likelihood.
     pub fn fit(history: &[f64], order: Order) -> Result<Self, ModelError> {
+        Self::fit_to(history, order, Precision::Exact)
+    }
+
+    fn fit_to(history: &[f64], order: Order, precision: Precision) -> Result<Self, ModelError> {
         let season = order.seasonal_difference.unwrap_or(0);
         let reach = order.d + season;
         let parameters = order.p + order.q + usize::from(order.constant);
@@ -131,7 +146,7 @@ impl ArimaFit {
         let raw = if parameters == 0 {
             Vec::new()
         } else {
-            minimise(&problem, parameters)?
+            minimise(&problem, parameters, precision)?
         };
         let (ar, ma, mean) = problem.coefficients(&raw);
         let filtered = kalman(&standardised, &ar, &ma, mean).ok_or_else(|| ModelError::Failed {
@@ -552,15 +567,23 @@ impl CostFunction for Likelihood<'_> {
     }
 }
 
-/// Nelder-Mead from zero (white noise around the sample mean), restarted once from its result: a
-/// simplex that collapsed early gets a second, fresh one.
-fn minimise(problem: &Likelihood<'_>, parameters: usize) -> Result<Vec<f64>, ModelError> {
+/// Nelder-Mead from zero (white noise around the sample mean); for an exact fit, restarted once from its
+/// result: a simplex that collapsed early gets a second, fresh one.
+fn minimise(
+    problem: &Likelihood<'_>,
+    parameters: usize,
+    precision: Precision,
+) -> Result<Vec<f64>, ModelError> {
     let failed = |error: argmin::core::Error| ModelError::Failed {
         model: NAME,
         reason: format!("the likelihood's optimiser failed: {error}"),
     };
+    let (runs, tolerance) = match precision {
+        Precision::Search => (1, 1e-7),
+        Precision::Exact => (2, 1e-10),
+    };
     let mut start = vec![0.0; parameters];
-    for _ in 0..2 {
+    for _ in 0..runs {
         let mut simplex = vec![start.clone()];
         for k in 0..parameters {
             let mut vertex = start.clone();
@@ -568,7 +591,7 @@ fn minimise(problem: &Likelihood<'_>, parameters: usize) -> Result<Vec<f64>, Mod
             simplex.push(vertex);
         }
         let solver = NelderMead::new(simplex)
-            .with_sd_tolerance(1e-10)
+            .with_sd_tolerance(tolerance)
             .map_err(failed)?;
         let result = Executor::new(*problem, solver)
             .configure(|state| state.max_iters(MAX_ITERATIONS))
@@ -682,7 +705,8 @@ fn seasonal_strength(series: &[f64], season: usize) -> f64 {
     }
 }
 
-/// Chooses the differences, then the orders by `AICc`, and fits the winner.
+/// Chooses the differences, then the orders by `AICc` over fits made for the search, and fits the winner
+/// exactly.
 pub fn auto_fit(history: &[f64], season: Option<usize>) -> Result<ArimaFit, ModelError> {
     check_history(NAME, history, MIN_POINTS)?;
     let seasonal_difference = season.filter(|&s| {
@@ -713,7 +737,7 @@ pub fn auto_fit(history: &[f64], season: Option<usize>) -> Result<ArimaFit, Mode
                     seasonal_difference,
                     constant,
                 };
-                match ArimaFit::fit(history, order) {
+                match ArimaFit::fit_to(history, order, Precision::Search) {
                     Ok(fit) => {
                         let aicc = if fit.loglik.is_infinite() {
                             f64::NEG_INFINITY
@@ -731,12 +755,14 @@ pub fn auto_fit(history: &[f64], season: Option<usize>) -> Result<ArimaFit, Mode
             }
         }
     }
-    best.map(|(_, fit)| fit).ok_or_else(|| {
+    let (_, searched) = best.ok_or_else(|| {
         first_error.unwrap_or(ModelError::Failed {
             model: NAME,
             reason: "no candidate order could be fitted".to_owned(),
         })
-    })
+    })?;
+    // The search's fit stands in if the exact one fails where it did not.
+    Ok(ArimaFit::fit(history, searched.order).unwrap_or(searched))
 }
 
 /// The model; `season` in steps, detected from the history when `None`.

@@ -87,25 +87,26 @@ async fn the_image_runs_the_mock_as_a_non_root_user_and_stops_on_sigterm() {
 
 /// The top-level paths of every `include_str!`/`include_bytes!` in the Rust files under `folder`.
 fn included_paths(folder: &std::path::Path, root: &std::path::Path, found: &mut Vec<String>) {
-    for entry in std::fs::read_dir(folder).unwrap() {
-        let path = entry.unwrap().path();
+    let entries = std::fs::read_dir(folder).expect("the sources can be listed");
+    for entry in entries {
+        let path = entry.expect("a source folder entry").path();
         if path.is_dir() {
             included_paths(&path, root, found);
         } else if path.extension().is_some_and(|extension| extension == "rs") {
-            let text = std::fs::read_to_string(&path).unwrap();
+            let text = std::fs::read_to_string(&path).expect("a source file is readable");
+            let folder = path.parent().expect("a source file has a folder");
             for marker in ["include_str!(\"", "include_bytes!(\""] {
                 for piece in text.split(marker).skip(1) {
-                    let relative = piece.split('"').next().unwrap();
-                    let target = path.parent().unwrap().join(relative);
+                    let relative = piece.split('"').next().unwrap_or_default();
+                    let target = folder.join(relative);
                     let target = target
                         .canonicalize()
                         .unwrap_or_else(|error| panic!("{}: {relative}: {error}", path.display()));
                     let top = target
                         .strip_prefix(root)
-                        .unwrap()
-                        .components()
-                        .next()
-                        .unwrap();
+                        .ok()
+                        .and_then(|inside| inside.components().next())
+                        .unwrap_or_else(|| panic!("{} is outside the crate", target.display()));
                     found.push(top.as_os_str().to_string_lossy().into_owned());
                 }
             }

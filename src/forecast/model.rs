@@ -118,10 +118,7 @@ impl ModelKind {
     /// cores, BENCHMARKS.md), which is opted into by naming it. `prophet` is among them where built.
     #[must_use]
     pub fn defaults() -> Vec<Self> {
-        Self::ALL
-            .into_iter()
-            .filter(|kind| *kind != Self::Lstm && kind.check_built().is_ok())
-            .collect()
+        Self::defaults_with(built)
     }
 
     #[must_use]
@@ -149,16 +146,33 @@ impl ModelKind {
 
     /// Whether this build has the model: `Err` names the feature to build with.
     pub fn check_built(self) -> Result<(), ModelError> {
-        let lacking = (self == Self::Prophet && !cfg!(feature = "prophet"))
-            || (self == Self::Lstm && !cfg!(feature = "lstm"));
+        self.check_with(built)
+    }
+
+    /// Whether a build with the features `built` says it has has the model.
+    fn check_with(self, built: impl Fn(&str) -> bool) -> Result<(), ModelError> {
         match self.feature() {
-            Some(feature) if lacking => Err(ModelError::NotBuilt {
+            Some(feature) if !built(feature) => Err(ModelError::NotBuilt {
                 model: self.name(),
                 feature,
             }),
             _ => Ok(()),
         }
     }
+
+    /// The defaults of a build with the features `built` says it has.
+    fn defaults_with(built: impl Fn(&str) -> bool) -> Vec<Self> {
+        Self::ALL
+            .into_iter()
+            .filter(|kind| *kind != Self::Lstm && kind.check_with(&built).is_ok())
+            .collect()
+    }
+}
+
+/// Whether this build has the cargo feature `feature` (of those the models need).
+fn built(feature: &str) -> bool {
+    (feature == "prophet" && cfg!(feature = "prophet"))
+        || (feature == "lstm" && cfg!(feature = "lstm"))
 }
 
 /// Settings of the models that have some.
@@ -346,6 +360,32 @@ pub(super) fn gaussian_noise(seed: u64, count: usize) -> Vec<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_model_whose_feature_is_not_built_is_refused_with_the_fix_and_left_out_of_the_defaults() {
+        // Whatever this build's features, both kinds of build are checked.
+        let none = |_: &str| false;
+        let error = ModelKind::Lstm.check_with(none).unwrap_err().to_string();
+        assert!(
+            error.contains("built without the lstm feature: cargo build --features lstm"),
+            "{error}"
+        );
+        let error = ModelKind::Prophet.check_with(none).unwrap_err().to_string();
+        assert!(error.contains("cargo build --features prophet"), "{error}");
+        assert!(ModelKind::Fourier.check_with(none).is_ok());
+        assert!(ModelKind::Prophet.check_with(|f| f == "prophet").is_ok());
+        let five = [
+            ModelKind::SeasonalNaive,
+            ModelKind::Fourier,
+            ModelKind::Ets,
+            ModelKind::Mstl,
+            ModelKind::Arima,
+        ];
+        assert_eq!(ModelKind::defaults_with(none), five);
+        let mut six = five.to_vec();
+        six.push(ModelKind::Prophet);
+        assert_eq!(ModelKind::defaults_with(|_| true), six);
+    }
 
     #[test]
     fn normal_quantiles_match_the_tables() {

@@ -1,5 +1,6 @@
-//! The promlab image a student builds with `docker build .`: it runs the mock, as a non-root user, and
-//! stops cleanly when Docker asks.
+//! The promlab image: it runs the mock, as a non-root user, and stops cleanly when Docker asks. CI runs
+//! these on the Dockerfile's runtime stage around the binary it tested (`PROMLAB_PREBUILT`); the cargo
+//! stage a student's `docker build .` adds is checked statically, below.
 
 use std::process::Command;
 use std::time::Duration;

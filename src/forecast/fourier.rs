@@ -49,7 +49,7 @@ fn strongest_bins(spectrum: &[Complex<f64>], harmonics: usize) -> Vec<usize> {
 }
 
 /// The normal equations `(XᵀX) θ = Xᵀy` of `history` on the regressors `1, t/n, cos(2πkt/n), sin(2πkt/n)` for
-/// each of `bins`, t = 0…n−1, from the FFT of `y`. With ω = 2πk/n and z = e^{iω} (zⁿ = 1):
+/// each of `bins`, t = 0…n−1, from its FFT. With ω = 2πk/n and z = e^{iω} (zⁿ = 1):
 /// `Σ cos ωt = Σ sin ωt = 0`, `Σ cos ωt cos ω't = Σ sin ωt sin ω't = n/2` when ω = ω' (else 0; `n` and 0
 /// at the Nyquist bin, where the sine is zero), `Σ cos ωt sin ω't = 0`, and `Σ t zᵗ = n/(z − 1)`, so
 /// `Σ t cos ωt = −n/2` and `Σ t sin ωt = −(n/2) cot(ω/2)`. `spectrum`, the FFT of `history`, gives

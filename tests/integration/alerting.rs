@@ -25,6 +25,7 @@ const RESOLVED_COLOR: u64 = 3_066_993;
 struct AlertingLab {
     prometheus: Prometheus,
     _alertmanager: Alertmanager,
+    alertmanager_port: u16,
 }
 
 impl AlertingLab {
@@ -81,7 +82,24 @@ impl AlertingLab {
         Ok(Self {
             prometheus,
             _alertmanager: alertmanager,
+            alertmanager_port,
         })
+    }
+
+    /// The sum of Alertmanager's own samples of `name` whose labels contain `labels` (e.g.
+    /// `integration="discord"`; empty for any).
+    async fn alertmanager_metric(&self, name: &str, labels: &str) -> f64 {
+        let url = format!("http://127.0.0.1:{}/metrics", self.alertmanager_port);
+        let text = crate::support::get_text(&url).await;
+        text.lines()
+            .filter(|line| !line.starts_with('#'))
+            .filter_map(|line| line.rsplit_once(' '))
+            .filter(|(series, _)| {
+                let (metric, rest) = series.split_once('{').unwrap_or((series, ""));
+                metric == name && rest.contains(labels)
+            })
+            .filter_map(|(_, value)| value.parse::<f64>().ok())
+            .sum()
     }
 
     /// Waits until Prometheus scrapes `job`, so what the test does next is what it sees.
@@ -210,9 +228,41 @@ async fn a_spike_reaches_discord_as_firing_then_resolved_and_nothing_else() {
     assert!(title.starts_with("[RESOLVED] ModelResultHigh"), "{title}");
     assert_eq!(color, RESOLVED_COLOR);
 
-    // Nothing else arrives over a few more group intervals: no repeat, no other alert.
-    tokio::time::sleep(Duration::from_secs(6)).await;
+    // Nothing else can arrive once nothing fires in Prometheus, nothing is active in
+    // Alertmanager, and Alertmanager counts as many Discord notifications as the sink holds (none in
+    // flight): an event, bounded, rather than a sleep.
+    let settled = wait_until(
+        "Prometheus and Alertmanager quiet, every notification delivered",
+        limit,
+        || async {
+            // TargetDown stays pending (its targets do not run; it waits an hour): not a message.
+            let alerts = lab
+                .prometheus
+                .query(r#"ALERTS{alertstate="firing"} or ALERTS{alertname="ModelResultHigh"}"#)
+                .await
+                .len();
+            let active = lab
+                .alertmanager_metric("alertmanager_alerts", "state=\"active\"")
+                .await;
+            let sent = lab
+                .alertmanager_metric(
+                    "alertmanager_notifications_total",
+                    "integration=\"discord\"",
+                )
+                .await;
+            (alerts, active, sent, messages().await.len())
+        },
+        |&(alerts, active, sent, received)| {
+            alerts == 0 && active == 0.0 && (sent - received as f64).abs() < 0.5
+        },
+    )
+    .await;
     let all = messages().await;
+    assert_eq!(
+        all.len(),
+        settled.3,
+        "a message arrived after Alertmanager fell quiet"
+    );
     let titles: Vec<_> = all
         .iter()
         .map(|message| embed(message).0.to_owned())
@@ -264,8 +314,17 @@ async fn a_rate_limited_then_failing_discord_still_gets_the_alert_once() {
             .starts_with("[FIRING:1] ModelResultHigh"),
         "{delivered:#?}"
     );
-    // The spike goes on: over a few more group intervals, the delivered alert is not sent again.
-    tokio::time::sleep(Duration::from_secs(6)).await;
+    // The spike goes on: over three more flushes of its group (each asks the notification log, which
+    // says the alert was delivered), it is not sent again. An event, bounded, rather than a sleep.
+    let queries = || lab.alertmanager_metric("alertmanager_nflog_queries_total", "");
+    let delivered_at = queries().await;
+    wait_until(
+        "three more flushes of the alert's group",
+        Duration::from_secs(30),
+        queries,
+        |&now| now >= delivered_at + 3.0,
+    )
+    .await;
     let attempts = discord.attempts();
     let statuses: Vec<u16> = attempts.iter().map(|attempt| attempt.status).collect();
     assert_eq!(statuses, [429, 500, 204], "{attempts:#?}");
@@ -275,16 +334,6 @@ async fn a_rate_limited_then_failing_discord_still_gets_the_alert_once() {
             .starts_with("[FIRING:1] ModelResultHigh")),
         "every attempt carried the same alert: {attempts:#?}"
     );
-}
-
-/// Stops the load generator when the test ends, however it ends.
-struct Load(std::process::Child);
-
-impl Drop for Load {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -315,10 +364,20 @@ async fn real_cpu_load_fires_the_node_cpu_alert() {
     );
     lab.wait_for_up("node_exporter").await;
 
-    // Every CPU busy for at most two minutes (stress-ng stops by itself if this test dies).
-    let _load = Load(
+    // Every CPU busy for at most two minutes (stress-ng stops by itself if this test dies), at the
+    // SCHED_IDLE policy: its workers take only the CPU time nothing else wants, so node-exporter sees
+    // the CPUs busy while the tests running beside this one lose next to nothing to it.
+    let _load = crate::support::Process(
         std::process::Command::new(stress)
-            .args(["--cpu", "0", "--timeout", "120s", "--quiet"])
+            .args([
+                "--cpu",
+                "0",
+                "--sched",
+                "idle",
+                "--timeout",
+                "120s",
+                "--quiet",
+            ])
             .spawn()
             .expect("stress-ng starts"),
     );

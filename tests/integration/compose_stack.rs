@@ -1,16 +1,21 @@
-//! The compose file brought up as a student would (`docker compose up`), on stand-in images tagged
-//! with the pinned names where the upstream ones cannot be pulled: every service turns healthy, every
-//! Prometheus target is up, an alert reaches the sink, and data survives `down` + `up`.
+//! The compose file brought up as a student would (`docker compose up`): every service turns healthy,
+//! every Prometheus target is up, an alert reaches the sink, Grafana (where its image can be had) takes
+//! the generated password and refuses `admin/admin`, and data survives `down` + `up`.
+//!
+//! The images are the pinned upstream ones where the engine has them or can pull them; where it cannot,
+//! an override file (written by the test, next to nothing of the student's) points the services at the
+//! stand-ins under their own names. Nothing is ever tagged with an upstream or published name.
 
+use std::fmt::Write as _;
 use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use promlab::generate::compose::{
-    ALERTMANAGER_IMAGE, GRAFANA_IMAGE, NODE_EXPORTER_IMAGE, PROMETHEUS_IMAGE, PROMLAB_IMAGE,
-};
 use serde_json::Value;
 
+use crate::support::containers::{
+    self, ALERTMANAGER_IMAGE, GRAFANA_IMAGE, NODE_EXPORTER_IMAGE, PROMETHEUS_IMAGE, PROMLAB_IMAGE,
+};
 use crate::support::{Missing, free_port};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
@@ -43,34 +48,25 @@ fn docker(args: &[&str]) -> Output {
         .expect("docker runs")
 }
 
-fn present(image: &str) -> bool {
-    docker(&["image", "inspect", image]).status.success()
-}
-
-/// Makes `pinned` available: present already, or a stand-in (named by `env`) tagged with its name.
-fn provide(pinned: &str, env: &str) -> Result<(), Missing> {
-    let stand_in = std::env::var(env).ok();
-    if let Some(stand_in) = stand_in.filter(|stand_in| stand_in != pinned && present(stand_in)) {
-        // promlab's own image is always the freshly built one; upstream ones only when missing.
-        if env == "PROMLAB_IMAGE" || !present(pinned) {
-            assert!(
-                docker(&["tag", &stand_in, pinned]).status.success(),
-                "docker tag {stand_in} {pinned}"
-            );
+/// The override file that runs `services` on `image` wherever it is not the one compose.yaml names.
+fn image_override(choices: &[(&[&str], Option<String>)]) -> String {
+    let mut text =
+        String::from("# Written by the compose test: the images this machine has.\nservices:\n");
+    for (services, image) in choices {
+        if let Some(image) = image {
+            for service in *services {
+                let _ = write!(text, "  {service}:\n    image: {image}\n");
+            }
         }
     }
-    if present(pinned) {
-        Ok(())
-    } else {
-        Err(Missing(format!(
-            "image {pinned} is not here and cannot be pulled: run .ci/build-images and set {env}"
-        )))
-    }
+    text
 }
 
 /// A compose project of the lab on free loopback ports; `down -v` when dropped, whatever happened.
 struct Stack {
     compose: Vec<&'static str>,
+    /// The override file naming the images to run (see [`image_override`]).
+    images: std::path::PathBuf,
     project: String,
     ports: Vec<(&'static str, u16)>,
     services: Vec<&'static str>,
@@ -82,7 +78,9 @@ impl Stack {
         let mut command = Command::new(self.compose[0]);
         command
             .args(&self.compose[1..])
-            .args(["--file", &file, "--project-name", &self.project])
+            .args(["--file", &file, "--file"])
+            .arg(&self.images)
+            .args(["--project-name", &self.project])
             .args(args)
             .env_remove("DISCORD_WEBHOOK_URL");
         for (variable, port) in &self.ports {
@@ -163,6 +161,7 @@ impl Stack {
 impl Drop for Stack {
     fn drop(&mut self) {
         let _ = self.run(&["down", "--volumes", "--remove-orphans", "--timeout", "5"]);
+        let _ = std::fs::remove_file(&self.images);
     }
 }
 
@@ -212,36 +211,41 @@ fn password_line(logs: &str) -> String {
 /// The stack on free ports, with every image it needs, or why it cannot run here.
 fn stack() -> Result<Stack, Missing> {
     let compose = compose_command()?;
-    for (pinned, env) in [
-        (PROMLAB_IMAGE, "PROMLAB_IMAGE"),
-        (PROMETHEUS_IMAGE, "PROMLAB_PROMETHEUS_IMAGE"),
-        (ALERTMANAGER_IMAGE, "PROMLAB_ALERTMANAGER_IMAGE"),
-        (NODE_EXPORTER_IMAGE, "PROMLAB_NODE_EXPORTER_IMAGE"),
+    let promlab = ["secrets", "model-mock", "webhook-sink", "forecaster"];
+    let mut choices: Vec<(&[&str], Option<String>)> = Vec::new();
+    for (services, pin) in [
+        (&promlab[..], PROMLAB_IMAGE),
+        (&["prometheus"][..], PROMETHEUS_IMAGE),
+        (&["alertmanager"][..], ALERTMANAGER_IMAGE),
+        (&["node-exporter"][..], NODE_EXPORTER_IMAGE),
     ] {
-        provide(pinned, env)?;
+        let image = containers::image(pin)?;
+        // promlab's own image is always the one built from this tree, never the published one.
+        let named = pin.variable != PROMLAB_IMAGE.variable && image == pin.upstream;
+        choices.push((services, (!named).then_some(image)));
     }
-    let mut services = vec![
-        "secrets",
-        "model-mock",
-        "webhook-sink",
-        "forecaster",
-        "prometheus",
-        "alertmanager",
-        "node-exporter",
-    ];
-    if present(GRAFANA_IMAGE) {
-        services.push("grafana");
-    } else {
-        crate::support::skip_unavailable(
+    let mut services = promlab.to_vec();
+    services.extend(["prometheus", "alertmanager", "node-exporter"]);
+    match containers::image(GRAFANA_IMAGE) {
+        Ok(image) => {
+            services.push("grafana");
+            choices.push((
+                &["grafana"],
+                (image != GRAFANA_IMAGE.upstream).then_some(image),
+            ));
+        }
+        Err(missing) => crate::support::skip_grafana(
             &format!("{TEST} (its Grafana part)"),
-            &format!(
-                "image {GRAFANA_IMAGE} cannot be had on this machine; the stack runs without Grafana here"
-            ),
-        );
+            &format!("{}; the stack runs without Grafana here", missing.0),
+        ),
     }
+    let project = format!("promlab-e2e-{}", std::process::id());
+    let images = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{project}.images.yaml"));
+    std::fs::write(&images, image_override(&choices)).expect("the override file written");
     Ok(Stack {
         compose,
-        project: format!("promlab-e2e-{}", std::process::id()),
+        images,
+        project,
         ports: [
             "PROMLAB_MODEL_MOCK_PORT",
             "PROMLAB_WEBHOOK_SINK_PORT",
@@ -354,6 +358,84 @@ impl Stack {
     }
 }
 
+impl Stack {
+    /// Grafana, where it runs: the password `secrets` made logs in and `admin/admin` does not, every
+    /// committed dashboard is provisioned, and the doctor's live Grafana checks pass against it.
+    async fn assert_grafana_takes_the_generated_password(&self) {
+        if !self.services.contains(&"grafana") {
+            return;
+        }
+        let grafana = self.url("PROMLAB_GRAFANA_PORT");
+        let password = password_line(&self.must(&["logs", "--no-color", "secrets"]));
+        let client = reqwest::Client::new();
+        let login = async |password: &str| {
+            client
+                .get(format!("{grafana}/api/user"))
+                .basic_auth("admin", Some(password))
+                .send()
+                .await
+                .expect("Grafana answers")
+                .status()
+        };
+        assert_eq!(
+            login(&password).await,
+            reqwest::StatusCode::OK,
+            "the generated password"
+        );
+        assert_eq!(
+            login("admin").await,
+            reqwest::StatusCode::UNAUTHORIZED,
+            "admin/admin"
+        );
+        for dashboard in std::fs::read_dir(Path::new(ROOT).join("grafana/dashboards"))
+            .expect("the dashboards folder")
+        {
+            let path = dashboard.expect("a readable folder").path();
+            let json: Value = serde_json::from_str(
+                &std::fs::read_to_string(&path).expect("a committed dashboard"),
+            )
+            .expect("JSON");
+            let uid = json["uid"].as_str().expect("a uid");
+            let found = client
+                .get(format!("{grafana}/api/dashboards/uid/{uid}"))
+                .basic_auth("admin", Some(&password))
+                .send()
+                .await
+                .expect("Grafana answers");
+            assert!(
+                found.status().is_success(),
+                "{}: uid {uid} not provisioned",
+                path.display()
+            );
+        }
+        let doctor = crate::support::binary::Promlab::new()
+            .env("PROMLAB_GRAFANA_PASSWORD", &password)
+            .args([
+                "doctor",
+                "--format",
+                "json",
+                "--dir",
+                ROOT,
+                "--project",
+                &self.project,
+            ])
+            .args(["--prometheus", &self.url("PROMLAB_PROMETHEUS_PORT")])
+            .args(["--alertmanager", &self.url("PROMLAB_ALERTMANAGER_PORT")])
+            .args(["--grafana", &grafana])
+            .output();
+        let report: Value = serde_json::from_slice(&doctor.stdout).expect("a JSON report");
+        for id in ["grafana", "datasource-failing"] {
+            let finding = report["findings"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|finding| finding["id"] == id)
+                .unwrap_or_else(|| panic!("the doctor says nothing of {id}: {report:#}"));
+            assert_eq!(finding["severity"], "ok", "{finding}");
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_compose_stack_comes_up_healthy_alerts_and_keeps_its_data() {
     let stack = crate::require!(TEST, stack());
@@ -362,5 +444,6 @@ async fn the_compose_stack_comes_up_healthy_alerts_and_keeps_its_data() {
     stack.wait_healthy().await;
     stack.assert_targets_up().await;
     stack.assert_alert_reaches_the_sink().await;
+    stack.assert_grafana_takes_the_generated_password().await;
     stack.assert_data_survives_a_restart().await;
 }

@@ -95,8 +95,7 @@ fn blocks(work: &Path, openmetrics: &str) -> Result<PathBuf, Missing> {
         .status()
         .unwrap();
     assert!(opened.success());
-    let (env, default) = PROMETHEUS_IMAGE;
-    let reference = image(env, default)?;
+    let reference = image(PROMETHEUS_IMAGE)?;
     let created = Command::new("docker")
         .args(["run", "--rm", "--network", "none", "--volume"])
         .arg(format!("{}:/work", work.display()))
@@ -563,8 +562,7 @@ fn permission_denied_and_disk_full_leave_no_file(test: &str, url: &str, start: i
     }
 
     // Disk full: the binary in a container whose /out is a 16 KiB tmpfs.
-    let (env, default) = PROMETHEUS_IMAGE;
-    let reference = require!(test, image(env, default));
+    let reference = require!(test, image(PROMETHEUS_IMAGE));
     let script = format!(
         "promlab export --prometheus-url {url} --query '{{__name__=~\"lab_.*\"}}' --start {} --end {} --step 10s --format csv -o /out/x.csv; echo \"exit=$?\"; ls -A /out",
         promlab::dataset::seconds_text(start),
@@ -705,12 +703,15 @@ async fn s3_backup_restores_the_same_file(
     // The same backup to S3 (moto, started here): the same restored file.
     let moto = require!(test, moto());
     let port = free_port();
-    let mut server = Command::new(moto)
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    // Stopped when this test ends, whether it passes or fails.
+    let _server = crate::support::Process(
+        Command::new(moto)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("moto_server starts"),
+    );
     let endpoint = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::new();
     let mut created = false;
@@ -764,8 +765,6 @@ async fn s3_backup_restores_the_same_file(
         "{}",
         stderr(&output)
     );
-    let _ = server.kill();
-    let _ = server.wait();
 }
 
 /// A backup interrupted after one metric resumes; a damaged chunk fails verify and is fetched anew.

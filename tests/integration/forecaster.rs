@@ -47,17 +47,9 @@ fn every_model_predicts(metrics: &str, labels: &[&str], holdout: &[&str]) -> boo
     })
 }
 
-/// `../shared/nab`, the NAB data beside the project, or why it is missing.
-fn nab_folder() -> Result<std::path::PathBuf, crate::support::Missing> {
-    let nab = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/nab");
-    if nab.is_dir() {
-        Ok(nab)
-    } else {
-        Err(crate::support::Missing(format!(
-            "the NAB data is not at {}",
-            nab.display()
-        )))
-    }
+/// The NAB subset the repository carries (`tests/fixtures/nab`, with its licence and source).
+fn nab_folder() -> std::path::PathBuf {
+    crate::support::fixture("nab")
 }
 
 /// The cells of a Markdown table's data rows (its header and rule left out).
@@ -277,8 +269,7 @@ async fn the_forecaster_learns_from_prometheus_flags_a_spike_and_survives_an_out
 
 #[test]
 fn the_backtest_scores_every_model_on_real_nab_series() {
-    let test = "the_backtest_scores_every_model_on_real_nab_series";
-    let nab = require!(test, nab_folder());
+    let nab = nab_folder();
     for file in [
         "realKnownCause/nyc_taxi.csv",
         "realAWSCloudwatch/ec2_cpu_utilization_825cc2.csv",
@@ -314,8 +305,7 @@ fn the_backtest_scores_every_model_on_real_nab_series() {
 
 #[test]
 fn the_backtest_scores_anomaly_flags_against_nabs_labelled_windows() {
-    let test = "the_backtest_scores_anomaly_flags_against_nabs_labelled_windows";
-    let nab = require!(test, nab_folder());
+    let nab = nab_folder();
     // The fast models only: this sweeps the whole series, a horizon at a time.
     let csv = nab.join("realAWSCloudwatch/ec2_cpu_utilization_825cc2.csv");
     let windows = nab.join("combined_windows.json");
@@ -401,8 +391,7 @@ fn nab_tsdb(
         .status()
         .expect("the scratch folder is writable");
     assert!(opened.success());
-    let (env, default) = crate::support::containers::PROMETHEUS_IMAGE;
-    let image = crate::support::containers::image(env, default)?;
+    let image = crate::support::containers::image(crate::support::containers::PROMETHEUS_IMAGE)?;
     let created = std::process::Command::new("docker")
         .args(["run", "--rm", "--network", "none", "--volume"])
         .arg(format!("{}:/work", work.display()))
@@ -428,7 +417,7 @@ fn nab_tsdb(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_forecaster_runs_on_real_nab_history_in_a_real_prometheus() {
     let test = "the_forecaster_runs_on_real_nab_history_in_a_real_prometheus";
-    let nab = require!(test, nab_folder());
+    let nab = nab_folder();
     let name = "ec2_cpu_utilization_825cc2";
     let work = require!(test, nab_tsdb(&nab, name));
     let port = free_port();

@@ -70,7 +70,7 @@ fn a_bad_lab_config_is_refused_naming_the_key() {
 /// Runs an upstream tool and fails the test with its output unless it succeeds.
 fn judged_by(
     test: &str,
-    image: (&str, &str),
+    image: containers::Pin,
     program: &str,
     dir: &Path,
     args: &[&str],

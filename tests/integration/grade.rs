@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::support::binary::{Promlab, stderr};
-use crate::support::containers::{Alertmanager, Prometheus};
+use crate::support::containers::{self, Alertmanager, Prometheus};
 use crate::support::discord::FakeDiscord;
 use crate::support::mock::RunningMock;
 use crate::support::{Missing, free_port, skip};
@@ -27,8 +27,9 @@ const KIT: [&str; 6] = [
     "promlab.yaml",
     "forecaster.yaml",
 ];
-/// The variables naming the judges' images, passed on to the binary (the builder clears PROMLAB_*).
-const IMAGE_VARIABLES: [&str; 2] = ["PROMLAB_PROMETHEUS_IMAGE", "PROMLAB_ALERTMANAGER_IMAGE"];
+/// The judges' images the grader runs: the ones the rest of the suite runs (upstream, or the stand-ins),
+/// passed on to the binary by their variables (the builder clears PROMLAB_*).
+const JUDGES: [containers::Pin; 2] = [containers::PROMETHEUS_IMAGE, containers::ALERTMANAGER_IMAGE];
 
 fn copy_tree(from: &Path, to: &Path) {
     if from.is_dir() {
@@ -71,9 +72,9 @@ fn grade(args: &[&str]) -> std::process::Output {
     for arg in args {
         promlab = promlab.args([*arg]);
     }
-    for variable in IMAGE_VARIABLES {
-        if let Ok(value) = std::env::var(variable) {
-            promlab = promlab.env(variable, &value);
+    for pin in JUDGES {
+        if let Ok(reference) = containers::image(pin) {
+            promlab = promlab.env(pin.variable, &reference);
         }
     }
     promlab.output()
@@ -128,7 +129,12 @@ fn the_kit_grades_all_pass_on_every_labs_static_criteria() {
             skip(test, &missing);
             return;
         }
-        for (id, status, message, kind) in results(&report) {
+        let graded = results(&report);
+        assert!(
+            !graded.is_empty(),
+            "lab {lab} graded no criterion: {report}"
+        );
+        for (id, status, message, kind) in graded {
             if LIVE_KINDS.contains(&kind.as_str()) {
                 assert_eq!(status, "skip", "lab {lab} {id}: live without a stack");
                 assert!(message.starts_with("no --"), "lab {lab} {id}: {message}");
@@ -399,10 +405,14 @@ async fn a_running_stack_grades_its_live_criteria_and_grafanas_are_skipped() {
         (4, vec!["delivered", "alertmanager-up"]),
     ] {
         let (_, report) = grade_json(lab, &repo, &live);
-        for (id, status, message, _) in results(&report) {
-            if criteria.contains(&id.as_str()) {
-                assert_eq!(status, "pass", "lab {lab} {id}: {message}");
-            }
+        let graded = results(&report);
+        // Every live criterion named here is graded, and passes: one left out of the report fails too.
+        for wanted in criteria {
+            let (_, status, message, _) = graded
+                .iter()
+                .find(|(id, ..)| id == wanted)
+                .unwrap_or_else(|| panic!("lab {lab} grades no {wanted:?}: {report:#}"));
+            assert_eq!(status, "pass", "lab {lab} {wanted}: {message}");
         }
     }
     // Grafana: none here, so its live check says why it was skipped, while the dashboard's static

@@ -10,12 +10,12 @@ use testcontainers::runners::AsyncRunner;
 use testcontainers::{GenericImage, ImageExt};
 
 use crate::require;
-use crate::support::containers::{generic_image, image};
+use crate::support::containers::{PROMLAB_IMAGE, generic_image, image};
 use crate::support::free_port;
 use crate::support::get_text;
 
 fn promlab_image() -> GenericImage {
-    let reference = image("PROMLAB_IMAGE", "promlab:latest");
+    let reference = image(PROMLAB_IMAGE);
     match reference {
         Ok(reference) => generic_image(&reference),
         Err(missing) => panic!("{}", missing.0),
@@ -25,7 +25,7 @@ fn promlab_image() -> GenericImage {
 #[tokio::test]
 async fn the_image_runs_the_mock_as_a_non_root_user_and_stops_on_sigterm() {
     let test = "the_image_runs_the_mock_as_a_non_root_user_and_stops_on_sigterm";
-    require!(test, image("PROMLAB_IMAGE", "promlab:latest").map(|_| ()));
+    require!(test, image(PROMLAB_IMAGE).map(|_| ()));
     let port = free_port();
     let container = promlab_image()
         .with_wait_for(WaitFor::message_on_stderr("model mock listening"))

@@ -24,3 +24,4 @@ mod metrics_lint;
 mod page_in_browser;
 mod prometheus_scrape;
 mod tsdb;
+mod workflows;

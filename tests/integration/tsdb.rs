@@ -69,8 +69,7 @@ fn promlab_dump(dir: &Path, args: &[&str]) -> String {
 /// `promtool tsdb dump` of `dir` from the pinned image. It opens the folder as a database (it wants
 /// a `wal` and writes a sandbox), so it reads a copy.
 fn promtool_dump(dir: &Path, args: &[&str]) -> Result<String, Missing> {
-    let (env, default) = PROMETHEUS_IMAGE;
-    let image = image(env, default)?;
+    let image = image(PROMETHEUS_IMAGE)?;
     let view = scratch("tsdb-promtool-view");
     copy_dir(dir, &view.join("data"));
     let _ = std::fs::remove_dir_all(view.join("data/wal"));
@@ -95,8 +94,7 @@ fn promtool_dump(dir: &Path, args: &[&str]) -> Result<String, Missing> {
 
 /// Blocks made by `promtool tsdb create-blocks-from openmetrics` from `text`, in `work/data`.
 fn create_blocks(work: &Path, text: &str) -> Result<PathBuf, Missing> {
-    let (env, default) = PROMETHEUS_IMAGE;
-    let image = image(env, default)?;
+    let image = image(PROMETHEUS_IMAGE)?;
     std::fs::create_dir_all(work.join("data")).expect("writable");
     std::fs::write(work.join("in.om"), text).expect("writable");
     open_to_containers(work);

@@ -1,9 +1,14 @@
-//! Containers the tests start: images chosen by environment variables whose defaults are the upstream
-//! images, host networking on 127.0.0.1 with free ports, removed when dropped.
+//! Containers the tests start: the pinned upstream images where the engine has them or can pull them,
+//! the stand-ins `.ci/build-images` makes from Debian's packages (under their own `promlab-ci/` names) only
+//! where it cannot; host networking on 127.0.0.1, removed when dropped. Which one ran is reported.
 
+use std::collections::BTreeMap;
+use std::io::Write as _;
 use std::process::Command;
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
+use promlab::generate::compose;
 use serde_json::Value;
 use testcontainers::core::WaitFor;
 use testcontainers::runners::AsyncRunner;
@@ -11,39 +16,117 @@ use testcontainers::{ContainerAsync, GenericImage, ImageExt};
 
 use super::Missing;
 
-/// The image for `env`, or the upstream `default`, once it is known to be usable here: the engine
-/// answers and the image is present locally or can be pulled.
-pub fn image(env: &str, default: &str) -> Result<String, Missing> {
-    let reference = std::env::var(env).unwrap_or_else(|_| default.to_owned());
-    engine()?;
-    if present(&reference) {
-        return Ok(reference);
+/// An image the tests run: the upstream one the lab pins, and the stand-in `.ci/build-images` builds
+/// where no registry serves it. `PROMLAB_<NAME>_IMAGE` overrides both.
+#[derive(Debug, Clone, Copy)]
+pub struct Pin {
+    pub variable: &'static str,
+    pub upstream: &'static str,
+    pub stand_in: Option<&'static str>,
+}
+
+/// Prometheus (and promtool), as the lab pins it.
+pub const PROMETHEUS_IMAGE: Pin = Pin {
+    variable: "PROMLAB_PROMETHEUS_IMAGE",
+    upstream: compose::PROMETHEUS_IMAGE,
+    stand_in: Some("promlab-ci/prometheus:2.53.3"),
+};
+/// Alertmanager (and amtool), as the lab pins it.
+pub const ALERTMANAGER_IMAGE: Pin = Pin {
+    variable: "PROMLAB_ALERTMANAGER_IMAGE",
+    upstream: compose::ALERTMANAGER_IMAGE,
+    stand_in: Some("promlab-ci/alertmanager:0.28.1"),
+};
+/// node-exporter, as the lab pins it.
+pub const NODE_EXPORTER_IMAGE: Pin = Pin {
+    variable: "PROMLAB_NODE_EXPORTER_IMAGE",
+    upstream: compose::NODE_EXPORTER_IMAGE,
+    stand_in: Some("promlab-ci/node-exporter:1.9.0"),
+};
+/// Grafana, as the lab pins it: no stand-in can be made from Debian's packages.
+pub const GRAFANA_IMAGE: Pin = Pin {
+    variable: "PROMLAB_GRAFANA_IMAGE",
+    upstream: compose::GRAFANA_IMAGE,
+    stand_in: None,
+};
+/// promlab's own image: always the one built from this tree (`.ci/build-images` sets the variable),
+/// never a published one.
+pub const PROMLAB_IMAGE: Pin = Pin {
+    variable: "PROMLAB_IMAGE",
+    upstream: "promlab:ci",
+    stand_in: None,
+};
+
+/// The image to run for `pin`, chosen once per test process and reported (on standard error and in
+/// `target/promlab-images.txt`): the override, else the upstream image when it is here or can be
+/// pulled, else the stand-in when it is here.
+pub fn image(pin: Pin) -> Result<String, Missing> {
+    static CHOSEN: OnceLock<Mutex<BTreeMap<&'static str, Result<String, String>>>> =
+        OnceLock::new();
+    let mut chosen = CHOSEN
+        .get_or_init(|| Mutex::new(BTreeMap::new()))
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    chosen
+        .entry(pin.variable)
+        .or_insert_with(|| {
+            let choice = choose(pin);
+            report_choice(pin, &choice);
+            choice
+        })
+        .clone()
+        .map_err(Missing)
+}
+
+fn choose(pin: Pin) -> Result<String, String> {
+    engine().map_err(|missing| missing.0)?;
+    if let Ok(reference) = std::env::var(pin.variable) {
+        return if present(&reference) || pull(&reference) {
+            Ok(reference)
+        } else {
+            Err(format!(
+                "{} names {reference}, which is not here and cannot be pulled",
+                pin.variable
+            ))
+        };
     }
-    let pulled = Command::new("docker")
-        .args(["pull", "--quiet", &reference])
-        .output()
-        .is_ok_and(|output| output.status.success());
-    if pulled {
-        Ok(reference)
-    } else {
-        Err(Missing(format!(
-            "image {reference} is not here and cannot be pulled (no registry reachable): run .ci/build-images, or set {env}"
-        )))
+    if (present(pin.upstream) && !is_stand_in(pin.upstream)) || pull(pin.upstream) {
+        return Ok(pin.upstream.to_owned());
+    }
+    match pin.stand_in {
+        Some(stand_in) if present(stand_in) => Ok(stand_in.to_owned()),
+        Some(stand_in) => Err(format!(
+            "image {} cannot be pulled here and its stand-in {stand_in} is not built: run .ci/build-images",
+            pin.upstream
+        )),
+        None => Err(format!(
+            "image {} is not here and cannot be pulled (no registry reachable); set {} to an image that is",
+            pin.upstream, pin.variable
+        )),
     }
 }
 
-/// The image for `env`, or the upstream `default`, only if it is already here: for images no
-/// registry reachable from this machine serves and `.ci/build-images` cannot make, which a test
-/// must not try to pull.
-pub fn local_image(env: &str, default: &str) -> Result<String, Missing> {
-    let reference = std::env::var(env).unwrap_or_else(|_| default.to_owned());
-    engine()?;
-    if present(&reference) {
-        Ok(reference)
-    } else {
-        Err(Missing(format!(
-            "image {reference} is not here (no registry is reachable to pull it and .ci/build-images cannot build it): `docker load` it, or set {env} to an image that is here"
-        )))
+/// Says which image a test process runs for `pin`, and why.
+fn report_choice(pin: Pin, choice: &Result<String, String>) {
+    let line = match choice {
+        Ok(reference) if reference == pin.upstream => {
+            format!("{}: {reference} (upstream)", pin.variable)
+        }
+        Ok(reference) if Some(reference.as_str()) == pin.stand_in => format!(
+            "{}: {reference} (stand-in built from Debian: {} cannot be pulled here)",
+            pin.variable, pin.upstream
+        ),
+        Ok(reference) => format!("{}: {reference} (set by {})", pin.variable, pin.variable),
+        Err(reason) => format!("{}: none ({reason})", pin.variable),
+    };
+    eprintln!("IMAGE {line}");
+    let log = concat!(env!("CARGO_TARGET_TMPDIR"), "/../promlab-images.txt");
+    if let Ok(mut file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+    {
+        let _ = writeln!(file, "{line}");
     }
 }
 
@@ -66,6 +149,31 @@ fn present(reference: &str) -> bool {
         .args(["image", "inspect", reference])
         .output()
         .is_ok_and(|output| output.status.success())
+}
+
+fn pull(reference: &str) -> bool {
+    Command::new("docker")
+        .args(["pull", "--quiet", reference])
+        .output()
+        .is_ok_and(|output| output.status.success())
+}
+
+/// Whether `reference` is a stand-in under an upstream name (older suites tagged them so): the
+/// stand-ins carry the `promlab.recipe` label, upstream images do not.
+fn is_stand_in(reference: &str) -> bool {
+    Command::new("docker")
+        .args([
+            "image",
+            "inspect",
+            "--format",
+            "{{ index .Config.Labels \"promlab.recipe\" }}",
+            reference,
+        ])
+        .output()
+        .is_ok_and(|output| {
+            let label = String::from_utf8_lossy(&output.stdout);
+            output.status.success() && !label.trim().is_empty() && label.trim() != "<no value>"
+        })
 }
 
 /// Splits `name:tag` (a registry port is not a tag).
@@ -125,8 +233,7 @@ impl Prometheus {
         data: Option<&std::path::Path>,
         flags: &[&str],
     ) -> Result<Self, Missing> {
-        let (env, default) = PROMETHEUS_IMAGE;
-        let reference = image(env, default)?;
+        let reference = image(PROMETHEUS_IMAGE)?;
         let mut request = generic_image(&reference)
             .with_wait_for(WaitFor::message_on_stderr(
                 "Server is ready to receive web requests.",
@@ -316,26 +423,21 @@ pub fn samples(result: &[Value]) -> Vec<(f64, f64)> {
 /// mounted read-only as the working directory, without a network: the judge is the exact version the
 /// lab pins.
 pub fn tool(
-    (env, default): (&str, &str),
+    pin: Pin,
     program: &str,
     dir: &std::path::Path,
     args: &[&str],
 ) -> Result<std::process::Output, Missing> {
-    let reference = image(env, default)?;
-    let mount = format!("{}:/work:ro", dir.display());
+    let reference = image(pin)?;
+    // `--mount` rather than `--volume`: a path with a `:` in it stays one path.
+    let mount = format!("type=bind,source={},target=/work,readonly", dir.display());
     Ok(Command::new("docker")
-        .args(["run", "--rm", "--network", "none", "--volume", &mount])
+        .args(["run", "--rm", "--network", "none", "--mount", &mount])
         .args(["--workdir", "/work", "--entrypoint", program, &reference])
         .args(args)
         .output()
         .expect("docker runs"))
 }
-
-/// The Prometheus image: `PROMLAB_PROMETHEUS_IMAGE`, or the upstream image the lab pins.
-pub const PROMETHEUS_IMAGE: (&str, &str) = ("PROMLAB_PROMETHEUS_IMAGE", "prom/prometheus:v2.53.3");
-/// The Alertmanager image: `PROMLAB_ALERTMANAGER_IMAGE`, or the upstream image the lab pins.
-pub const ALERTMANAGER_IMAGE: (&str, &str) =
-    ("PROMLAB_ALERTMANAGER_IMAGE", "prom/alertmanager:v0.28.1");
 
 /// A real Alertmanager on 127.0.0.1 (host network, clustering off), with `config` and the Discord
 /// webhook URL in the secret file the lab's config reads.
@@ -349,8 +451,7 @@ impl Alertmanager {
         config: &str,
         (url_file, webhook_url): (&str, &str),
     ) -> Result<Self, Missing> {
-        let (env, default) = ALERTMANAGER_IMAGE;
-        let reference = image(env, default)?;
+        let reference = image(ALERTMANAGER_IMAGE)?;
         let container = generic_image(&reference)
             .with_wait_for(WaitFor::message_on_stderr("Listening on"))
             .with_network("host")
@@ -384,7 +485,7 @@ pub struct NodeExporter {
 
 impl NodeExporter {
     pub async fn start() -> Result<Self, Missing> {
-        let reference = image("PROMLAB_NODE_EXPORTER_IMAGE", "prom/node-exporter:v1.9.0")?;
+        let reference = image(NODE_EXPORTER_IMAGE)?;
         let port = super::free_port();
         let container = generic_image(&reference)
             .with_wait_for(WaitFor::message_on_stderr("Listening on"))

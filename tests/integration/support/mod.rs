@@ -12,6 +12,26 @@ pub mod stack;
 use std::io::Write as _;
 use std::net::TcpListener;
 
+/// A file or folder under `tests/fixtures/`: the test data the repository carries, with its licence and
+/// source (each folder's README), so that a clone anywhere runs the whole suite.
+pub fn fixture(relative: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(relative)
+}
+
+/// A process a test started (a load generator, a server), killed and reaped when the test ends,
+/// however it ends: a failed assertion never leaves it running.
+#[derive(Debug)]
+pub struct Process(pub std::process::Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Why a test cannot run here.
 #[derive(Debug)]
 pub struct Missing(pub String);
@@ -27,10 +47,14 @@ pub fn skip(test: &str, missing: &Missing) {
     report_skip(test, &missing.0);
 }
 
-/// Reports a part of a test that cannot run on this kind of machine at all (Grafana: no image can be
-/// had here, see ENVIRONMENT.md) as SKIPPED, even under `PROMLAB_REQUIRE_TOOLS=1`: requiring it would
-/// make CI impossible, and hiding it would make the test look complete. Use only for such facts.
-pub fn skip_unavailable(test: &str, reason: &str) {
+/// Reports a part of a test that needs Grafana, whose image no registry here serves and no Debian
+/// package can stand in for, as SKIPPED even under `PROMLAB_REQUIRE_TOOLS=1`, so that CI can run here.
+/// Where the image can be had (GitHub's runners), `PROMLAB_REQUIRE_GRAFANA=1` makes it a failure.
+pub fn skip_grafana(test: &str, reason: &str) {
+    assert!(
+        std::env::var("PROMLAB_REQUIRE_GRAFANA").as_deref() != Ok("1"),
+        "{test} cannot run its Grafana part: {reason} (PROMLAB_REQUIRE_GRAFANA=1 forbids skipping)"
+    );
     report_skip(test, reason);
 }
 
@@ -61,12 +85,40 @@ macro_rules! require {
     };
 }
 
-/// A port that was free a moment ago on 127.0.0.1.
+/// A port on 127.0.0.1 for a server a test starts (often in a host-network container, which binds it
+/// later). Handed out once per test process, and taken from below the kernel's ephemeral range, which
+/// is where every `bind(0)` and every outgoing connection gets its port: so neither another test's
+/// server nor a client's socket can take it between now and the bind. A port something else on the
+/// machine holds is passed over.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|address| address.port())
-        .expect("a free port on 127.0.0.1")
+    static NEXT: std::sync::Mutex<Option<u16>> = std::sync::Mutex::new(None);
+    let (low, high) = reserved_range();
+    let mut next = NEXT
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    // Each test process starts at its own place in the range, so two suites on one machine rarely meet.
+    let span = high - low;
+    let offset = u16::try_from(std::process::id() % u32::from(span)).expect("below span, a u16");
+    let mut port = next.unwrap_or(low + offset);
+    for _ in 0..span {
+        let candidate = port;
+        port = if port + 1 >= high { low } else { port + 1 };
+        if TcpListener::bind(("127.0.0.1", candidate)).is_ok() {
+            *next = Some(port);
+            return candidate;
+        }
+    }
+    panic!("no free port on 127.0.0.1 between {low} and {high}");
+}
+
+/// The 10,000 ports just below the kernel's ephemeral range (`net.ipv4.ip_local_port_range`).
+fn reserved_range() -> (u16, u16) {
+    let ephemeral_low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|text| text.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32_768);
+    let high = ephemeral_low.max(11_024);
+    (high - 10_000, high)
 }
 
 /// Finds `program` on the PATH.

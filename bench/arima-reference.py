@@ -3,7 +3,7 @@ tests/integration/arima.rs): statsmodels' ARIMA (exact Gaussian likelihood, stat
 fixed orders on a few series, its coefficients, sigma2, log-likelihood, forecasts and 95 % intervals.
 
 The simulated series are written into the fixture (seeded, so they can be made again); the NAB series is
-read from ../shared/nab by both sides and only its path and slice are written.
+read from tests/fixtures/nab (a subset of NAB) by both sides and only its path and slice are written.
 
 Usage: bench/arima-reference.sh (makes a venv under target/ with numpy and statsmodels, then runs this)."""
 import json
@@ -67,7 +67,7 @@ def fit(name, y, order, trend, source):
 
 
 def main():
-    nab_root = sys.argv[1] if len(sys.argv) > 1 else "../shared/nab"
+    nab_root = sys.argv[1] if len(sys.argv) > 1 else "tests/fixtures/nab"
     rng = np.random.default_rng(20261121)
     ar2 = simulate_arma(rng, 500, [0.5, -0.3], [], 10.0, 1.0)
     ma1 = simulate_arma(rng, 500, [], [0.6], 0.0, 2.0)

@@ -727,6 +727,26 @@ pub struct ForecastArgs {
 pub enum ForecastAction {
     /// Score every model by rolling-origin evaluation on a recorded series: a CSV file or a Prometheus range.
     Backtest(Box<BacktestArgs>),
+    /// Score a detector's anomaly scores over NAB's corpus as NAB does: windows, scaled sigmoid, the three
+    /// profiles, normalised between the null and perfect detectors, the threshold optimised per profile.
+    NabScore(NabScoreArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct NabScoreArgs {
+    /// The detector's scores: a zstd-compressed CSV of `file,timestamp,anomaly_score` rows, `file` being
+    /// the key in the windows file (bench/nab-fixture.py writes one from NAB's results folder).
+    #[arg(long)]
+    pub scores: PathBuf,
+
+    /// NAB's labelled anomaly windows (`labels/combined_windows.json`).
+    #[arg(long)]
+    pub windows: PathBuf,
+
+    /// Score at this threshold (a row whose score is at least it is a detection) instead of the one NAB's
+    /// optimiser picks per profile.
+    #[arg(long)]
+    pub threshold: Option<f64>,
 }
 
 #[derive(Debug, Args)]

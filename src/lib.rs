@@ -109,6 +109,16 @@ pub fn run(cli: Cli) -> Result<(), Error> {
                 // The report on standard output, ready to paste into a lab report.
                 print!("{}", forecast::backtest(&(*args).into()).await?);
             }
+            Command::Forecast(cli::ForecastArgs {
+                action: Some(cli::ForecastAction::NabScore(args)),
+                ..
+            }) => {
+                print!(
+                    "{}",
+                    forecast::nab_score(&args.scores, &args.windows, args.threshold)
+                        .map_err(forecast::ForecastError::from)?
+                );
+            }
             Command::Forecast(args) => {
                 forecast::run(&args.into(), serve::shutdown_signal()).await?;
                 tracing::info!("forecaster stopped");

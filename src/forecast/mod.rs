@@ -114,6 +114,7 @@ pub async fn run(
         })?;
     let address = listener.local_addr().map_err(ForecastError::Serve)?;
     let state = ForecastState::default();
+    state.write(|inner| inner.health.started = trainer::unix_now());
     tracing::info!(
         %address,
         prometheus = %settings.prometheus_url,
@@ -121,16 +122,77 @@ pub async fn run(
         models = ?settings.models.iter().map(|kind| kind.name()).collect::<Vec<_>>(),
         "forecaster listening on http://{address}/"
     );
-    let trainer = tokio::spawn(train_forever(
-        client.clone(),
-        settings.clone(),
-        state.clone(),
-    ));
-    let observer = tokio::spawn(observe_forever(client, settings.clone(), state.clone()));
+    let trainer = {
+        let (client, settings, state) = (client.clone(), settings.clone(), state.clone());
+        tokio::spawn(supervise(
+            "trainer",
+            state.clone(),
+            FIRST_RESTART,
+            move || train_forever(client.clone(), settings.clone(), state.clone()),
+        ))
+    };
+    let observer = {
+        let (settings, state) = (settings.clone(), state.clone());
+        tokio::spawn(supervise(
+            "observer",
+            state.clone(),
+            FIRST_RESTART,
+            move || observe_forever(client.clone(), settings.clone(), state.clone()),
+        ))
+    };
     let served = serve::serve(listener, router(App { state, settings }), shutdown).await;
     trainer.abort();
     observer.abort();
     served.map_err(ForecastError::Serve)
+}
+
+/// The wait before a stopped background task is restarted the first time; it doubles after each stop
+/// up to [`LAST_RESTART`], and starts over once the task has run for that long.
+const FIRST_RESTART: std::time::Duration = std::time::Duration::from_secs(1);
+const LAST_RESTART: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Aborts the task it holds when dropped: aborting a supervisor aborts what it supervises.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Runs the task `start` makes, and restarts it with a doubling backoff whenever it stops (a panic);
+/// while it waits, `/healthz` names it. Returns only when the task ends normally.
+async fn supervise<F>(
+    name: &'static str,
+    state: ForecastState,
+    first: std::time::Duration,
+    start: impl Fn() -> F,
+) where
+    F: Future<Output = ()> + Send + 'static,
+{
+    let mut backoff = first;
+    loop {
+        let began = tokio::time::Instant::now();
+        let mut task = AbortOnDrop(tokio::spawn(start()));
+        let why = match (&mut task.0).await {
+            Ok(()) => return,
+            Err(error) if error.is_panic() => "it panicked".to_owned(),
+            Err(error) => error.to_string(),
+        };
+        if began.elapsed() >= LAST_RESTART {
+            backoff = first;
+        }
+        tracing::error!(task = name, %why, wait = ?backoff, "a background task stopped; restarting it");
+        state.write(|inner| {
+            inner.health.tasks_down.insert(name, why);
+        });
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(LAST_RESTART);
+        state.write(|inner| {
+            inner.health.tasks_down.remove(name);
+            inner.health.task_restarts += 1;
+        });
+    }
 }
 
 async fn train_forever(client: PromClient, settings: Arc<Settings>, state: ForecastState) {
@@ -155,5 +217,55 @@ async fn observe_forever(client: PromClient, settings: Arc<Settings>, state: For
         ticks.tick().await;
         let result = trainer::observe_once(&client, &settings.targets, &state).await;
         trainer::record_prometheus(&state, &result, client.url());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_task_is_restarted_and_named_while_it_waits() {
+        let state = ForecastState::default();
+        let starts = Arc::new(AtomicUsize::new(0));
+        let counted = starts.clone();
+        let supervisor = tokio::spawn(supervise(
+            "observer",
+            state.clone(),
+            Duration::from_millis(200),
+            move || {
+                let counted = counted.clone();
+                async move {
+                    let run = counted.fetch_add(1, Ordering::SeqCst);
+                    assert!(run > 0, "a bug in the first run");
+                    std::future::pending::<()>().await;
+                }
+            },
+        ));
+        // Down while it waits for its restart, and says so.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while state.read(|inner| inner.health.tasks_down.is_empty()) {
+            assert!(tokio::time::Instant::now() < deadline, "never marked down");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let down = state.read(|inner| inner.health.problem(trainer::unix_now(), 60.0));
+        assert!(down.is_some_and(|why| why.contains("observer")));
+        // Then running again.
+        while starts.load(Ordering::SeqCst) < 2 {
+            assert!(tokio::time::Instant::now() < deadline, "never restarted");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        state.read(|inner| {
+            assert!(inner.health.tasks_down.is_empty());
+            assert_eq!(inner.health.task_restarts, 1);
+        });
+        // Aborting the supervisor stops the task it runs.
+        supervisor.abort();
+        assert!(supervisor.await.is_err_and(|error| error.is_cancelled()));
     }
 }

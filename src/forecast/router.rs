@@ -35,8 +35,19 @@ pub fn router(app: App) -> Router {
         .with_state(app)
 }
 
-async fn healthz() -> &'static str {
-    "ok\n"
+/// `ok`, or 503 with the reason: a background task down, or no training for three retrain intervals.
+async fn healthz(State(app): State<App>) -> impl IntoResponse {
+    let retrain = app.settings.retrain_interval.as_secs_f64();
+    match app
+        .state
+        .read(|inner| inner.health.problem(unix_now(), retrain))
+    {
+        None => (axum::http::StatusCode::OK, "ok\n".to_owned()),
+        Some(problem) => (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            format!("unhealthy: {problem}\n"),
+        ),
+    }
 }
 
 type OwnedLabels = Vec<(String, String)>;
@@ -192,11 +203,21 @@ fn encode_health(encoder: &mut Encoder, inner: &Inner) {
         None,
         [(&[][..], health.training_failures as f64)],
     );
+    let reasons = ["error", "panic"].map(|reason| {
+        let count = health.model_failures.get(reason).copied().unwrap_or(0);
+        ([("reason", reason)], count as f64)
+    });
     encoder.counter(
         "forecaster_model_failures",
-        "Model fits that failed on a series (too short, not finite).",
+        "Model fits that failed on a series, by reason: error (the model refused it: too short, not finite) or panic (a model bug, caught).",
         None,
-        [(&[][..], health.model_failures as f64)],
+        reasons.iter().map(|(labels, count)| (&labels[..], *count)),
+    );
+    encoder.counter(
+        "forecaster_task_restarts",
+        "Background tasks (trainer, observer) restarted after they stopped.",
+        None,
+        [(&[][..], health.task_restarts as f64)],
     );
 }
 

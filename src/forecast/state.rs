@@ -67,6 +67,8 @@ pub struct SeriesState {
     pub forecasts: Vec<ModelForecast>,
     /// Model failures of the last training, by model.
     pub model_errors: Vec<(&'static str, String)>,
+    /// How many of `model_errors` were panics (a model bug), caught so that they cost only this fit.
+    pub model_panics: usize,
     /// The latest actual value seen (unix seconds, value).
     pub latest: Option<(f64, f64)>,
 }
@@ -90,11 +92,54 @@ pub struct Health {
     pub last_success: Option<f64>,
     pub last_duration_seconds: f64,
     pub training_failures: u64,
-    pub model_failures: u64,
+    /// Model fits that failed, by reason: `error` (the model refused the series: too short, not
+    /// finite…) or `panic` (a model bug, caught: it costs only that series and model).
+    pub model_failures: BTreeMap<&'static str, u64>,
+    /// When the forecaster started (unix seconds): the clock of "no training has succeeded yet".
+    pub started: f64,
+    /// Background tasks (`trainer`, `observer`) that stopped and wait to be restarted, with why.
+    pub tasks_down: BTreeMap<&'static str, String>,
+    /// How many times a background task was restarted after it stopped.
+    pub task_restarts: u64,
     /// Targets that matched more series than `max_series`: (query, matched).
     pub capped: Vec<(String, usize)>,
     /// Targets Prometheus refused (a bad query): query and error. Their last series stay served.
     pub target_errors: std::collections::BTreeMap<String, String>,
+}
+
+/// Training that has not succeeded for this many retrain intervals makes the forecaster unhealthy.
+pub(super) const STALE_INTERVALS: f64 = 3.0;
+
+impl Health {
+    /// Why the forecaster is unhealthy at `now` (unix seconds), if it is: a background task is down, or
+    /// no training has succeeded for [`STALE_INTERVALS`] retrain intervals (since the start, when none
+    /// has yet). `/healthz` answers 503 with it; the compose healthcheck reads `/healthz`.
+    #[must_use]
+    pub fn problem(&self, now: f64, retrain_interval: f64) -> Option<String> {
+        if let Some((task, why)) = self.tasks_down.iter().next() {
+            return Some(format!(
+                "the {task} task stopped ({why}) and is being restarted"
+            ));
+        }
+        let limit = STALE_INTERVALS * retrain_interval;
+        let since = self.last_success.unwrap_or(self.started);
+        (now - since > limit).then(|| {
+            let why = self
+                .prometheus_error
+                .as_deref()
+                .map_or_else(String::new, |error| format!(": {error}"));
+            match self.last_success {
+                Some(_) => format!(
+                    "no training has succeeded for {:.0} s, {STALE_INTERVALS} retrain intervals{why}",
+                    now - since
+                ),
+                None => format!(
+                    "no training has succeeded in the {:.0} s since the start{why}",
+                    now - since
+                ),
+            }
+        })
+    }
 }
 
 #[derive(Debug, Default)]
@@ -147,6 +192,31 @@ mod tests {
     }
 
     #[test]
+    fn health_fails_after_three_retrain_intervals_without_training_or_with_a_task_down() {
+        let mut health = Health {
+            started: 1_000.0,
+            ..Health::default()
+        };
+        assert_eq!(health.problem(1_000.0 + 3.0 * 60.0, 60.0), None, "starting");
+        let starting = health.problem(1_000.0 + 3.0 * 60.0 + 1.0, 60.0);
+        assert!(starting.is_some_and(|why| why.contains("since the start")));
+        health.last_success = Some(2_000.0);
+        assert_eq!(health.problem(2_100.0, 60.0), None);
+        health.prometheus_error = Some("connection refused".to_owned());
+        let stale = health.problem(2_181.0, 60.0).expect("stale");
+        assert!(
+            stale.contains("181 s") && stale.contains("connection refused"),
+            "{stale}"
+        );
+        health.last_success = Some(2_180.0);
+        health
+            .tasks_down
+            .insert("observer", "panicked: boom".to_owned());
+        let down = health.problem(2_181.0, 60.0).expect("a task down");
+        assert!(down.contains("observer") && down.contains("boom"), "{down}");
+    }
+
+    #[test]
     fn an_actual_outside_the_band_is_an_anomaly() {
         let mut series = SeriesState {
             target: "model_result".to_owned(),
@@ -155,6 +225,7 @@ mod tests {
             history: Vec::new(),
             forecasts: vec![forecast()],
             model_errors: Vec::new(),
+            model_panics: 0,
             latest: Some((110.0, 0.65)),
         };
         assert_eq!(series.anomaly(&series.forecasts[0]), Some(false));

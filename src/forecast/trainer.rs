@@ -19,12 +19,33 @@ pub(super) fn unix_now() -> f64 {
         .map_or(0.0, |since| since.as_secs_f64())
 }
 
+/// The label names the forecaster gives a meaning of its own in what it serves: `metric` on every
+/// prediction, `model` on the holdout errors.
+pub(super) const OWN_LABELS: [&str; 2] = ["metric", "model"];
+
 /// The labels a series' predictions carry: the source's without `__name__`, plus `metric` (the
-/// target's name, else the source's name).
+/// target's name, else the source's name). A source label that one of [`OWN_LABELS`] would overwrite is
+/// kept as `exported_<name>` (`exported_exported_<name>` if that is taken too), as Prometheus renames a
+/// scraped label that collides with a target label: every output label set stays unique, and no label
+/// name appears twice in a sample, which would make Prometheus refuse the whole scrape.
 #[must_use]
 pub fn output_labels(target: &Target, source: &Labels) -> Labels {
-    let mut labels = source.clone();
-    let name = labels.remove("__name__");
+    let mut labels = Labels::new();
+    let mut name = None;
+    for (key, value) in source {
+        if key == "__name__" {
+            name = Some(value.clone());
+            continue;
+        }
+        let mut key = key.clone();
+        if OWN_LABELS.contains(&key.as_str()) {
+            key = format!("exported_{key}");
+            while source.contains_key(&key) || labels.contains_key(&key) {
+                key = format!("exported_{key}");
+            }
+        }
+        labels.insert(key, value.clone());
+    }
     let metric = target
         .name
         .clone()
@@ -58,6 +79,7 @@ pub fn fit_series(
             .collect(),
         forecasts: Vec::new(),
         model_errors: Vec::new(),
+        model_panics: 0,
         latest: history
             .values
             .last()
@@ -72,13 +94,17 @@ pub fn fit_series(
     for model in models {
         let holdout_smape = (holdout > 0 && n - holdout >= settings.min_points)
             .then(|| {
-                model
-                    .forecast(&history.values[..n - holdout], holdout, level)
-                    .ok()
+                guarded(
+                    model.as_ref(),
+                    &history.values[..n - holdout],
+                    holdout,
+                    level,
+                )
+                .ok()
             })
             .flatten()
             .map(|forecast| smape(&history.values[n - holdout..], &forecast.point));
-        match model.forecast(&history.values, horizon, level) {
+        match guarded(model.as_ref(), &history.values, horizon, level) {
             Ok(forecast) => series.forecasts.push(ModelForecast {
                 model: model.name(),
                 start: history.next_time(),
@@ -86,7 +112,15 @@ pub fn fit_series(
                 forecast,
                 holdout_smape,
             }),
-            Err(error) => series.model_errors.push((model.name(), error.to_string())),
+            Err(Failure::Refused(error)) => {
+                series.model_errors.push((model.name(), error.to_string()));
+            }
+            Err(Failure::Panicked(message)) => {
+                series.model_panics += 1;
+                series
+                    .model_errors
+                    .push((model.name(), format!("the model panicked: {message}")));
+            }
         }
     }
     series.status = if series.forecasts.is_empty() {
@@ -100,6 +134,37 @@ pub fn fit_series(
         Status::Ready
     };
     series
+}
+
+/// Why a fit gave no forecast.
+enum Failure {
+    /// The model refused the series (too short, not finite…).
+    Refused(crate::forecast::ModelError),
+    /// The model panicked: a bug, caught so that it costs only this series and model.
+    Panicked(String),
+}
+
+/// One fit, with a panic inside the model turned into a [`Failure`] instead of ending the training.
+fn guarded(
+    model: &dyn Model,
+    history: &[f64],
+    horizon: usize,
+    level: f64,
+) -> Result<super::model::Forecast, Failure> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        model.forecast(history, horizon, level)
+    })) {
+        Ok(result) => result.map_err(Failure::Refused),
+        Err(payload) => {
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|text| (*text).to_owned())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "no message".to_owned());
+            tracing::error!(model = model.name(), %message, "a model panicked; only this series and model lose their forecast");
+            Err(Failure::Panicked(message))
+        }
+    }
 }
 
 /// Fits every series, spread over the machine's cores (each thread fits a contiguous share), in order.
@@ -187,7 +252,7 @@ pub(super) async fn train_once(
         Err(error) => {
             // A model bug must not stop the schedule: the last forecasts stay, the next cycle retries.
             tracing::error!(%error, "fitting failed; keeping the last forecasts");
-            state.write(|inner| inner.health.model_failures += 1);
+            state.write(|inner| *inner.health.model_failures.entry("panic").or_default() += 1);
             return Ok(());
         }
     };
@@ -198,7 +263,10 @@ pub(super) async fn train_once(
     state.write(|inner| {
         let mut series = BTreeMap::new();
         for mut fresh in fitted {
-            inner.health.model_failures += fresh.model_errors.len() as u64;
+            let panics = fresh.model_panics as u64;
+            let failures = &mut inner.health.model_failures;
+            *failures.entry("panic").or_default() += panics;
+            *failures.entry("error").or_default() += fresh.model_errors.len() as u64 - panics;
             // The observer's latest actual is newer than the history's last point.
             if let Some(previous) = inner.series.get(&fresh.labels)
                 && previous.latest.map(|(at, _)| at) > fresh.latest.map(|(at, _)| at)
@@ -354,6 +422,90 @@ mod tests {
                 .map(String::as_str),
             Some("busy")
         );
+    }
+
+    #[test]
+    fn source_labels_the_forecaster_uses_itself_are_kept_as_exported() {
+        // An ML lab's series often carry `model`; some carry `metric`, or `exported_metric` already.
+        let source: Labels = [
+            ("__name__", "accuracy"),
+            ("model", "resnet"),
+            ("metric", "top1"),
+            ("exported_metric", "old"),
+            ("job", "trainer"),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .into();
+        let target = Target {
+            query: "accuracy".to_owned(),
+            name: None,
+        };
+        let labels = output_labels(&target, &source);
+        let get = |key: &str| labels.get(key).map(String::as_str);
+        assert_eq!(get("metric"), Some("accuracy"));
+        assert_eq!(get("exported_model"), Some("resnet"));
+        assert_eq!(get("exported_metric"), Some("old"));
+        assert_eq!(get("exported_exported_metric"), Some("top1"));
+        assert_eq!(get("job"), Some("trainer"));
+        assert_eq!(
+            get("model"),
+            None,
+            "left free for the holdout errors' model label"
+        );
+        assert_eq!(labels.len(), 5, "{labels:?}");
+    }
+
+    /// A model with a bug: it panics on every fit.
+    #[derive(Debug)]
+    struct Panicking;
+
+    impl Model for Panicking {
+        fn name(&self) -> &'static str {
+            "panicking"
+        }
+
+        fn forecast(
+            &self,
+            _history: &[f64],
+            _horizon: usize,
+            _level: f64,
+        ) -> Result<crate::forecast::Forecast, crate::forecast::ModelError> {
+            panic!("index out of bounds in a model");
+        }
+    }
+
+    #[test]
+    fn a_panicking_model_costs_only_its_own_forecast() {
+        let mut models = models();
+        models.insert(0, Box::new(Panicking));
+        let values: Vec<f64> = (0..200)
+            .map(|t| 0.5 + 0.3 * (std::f64::consts::TAU * f64::from(t) / 20.0).sin())
+            .collect();
+        let history = History {
+            start: 1000.0,
+            step: 15.0,
+            values,
+            filled: 0,
+            cut: false,
+        };
+        let series = fit_series(
+            "model_result",
+            Labels::new(),
+            &history,
+            &settings(),
+            &models,
+        );
+        assert_eq!(series.status, Status::Ready);
+        assert_eq!(
+            series.forecasts.len(),
+            models.len() - 1,
+            "every other model forecasts"
+        );
+        assert_eq!(series.model_panics, 1);
+        assert_eq!(series.model_errors.len(), 1);
+        let (model, error) = &series.model_errors[0];
+        assert_eq!(*model, "panicking");
+        assert!(error.contains("index out of bounds in a model"), "{error}");
     }
 
     #[test]

@@ -57,10 +57,14 @@ impl Format {
 
 /// Writes metric families in one format. Names are given without the suffixes the format adds
 /// (`_total` for counters, `_info` for info metrics); `unit`, when given, must end the name.
+///
+/// A sample whose labels name the same label twice is refused (left out, with a warning, and counted in
+/// [`Encoder::refused`]): Prometheus would reject the whole scrape for it, losing every other sample.
 #[derive(Debug)]
 pub struct Encoder {
     format: Format,
     out: String,
+    refused: usize,
 }
 
 impl Encoder {
@@ -69,7 +73,14 @@ impl Encoder {
         Self {
             format,
             out: String::with_capacity(4096),
+            refused: 0,
         }
+    }
+
+    /// How many samples were left out because a label name appeared twice in them.
+    #[must_use]
+    pub fn refused(&self) -> usize {
+        self.refused
     }
 
     /// A gauge family: one sample per label set.
@@ -189,6 +200,23 @@ impl Encoder {
         extra: Option<(&str, f64)>,
         value: f64,
     ) {
+        let names = labels
+            .iter()
+            .map(|(key, _)| *key)
+            .chain(extra.map(|(key, _)| key));
+        let mut seen: Vec<&str> = Vec::with_capacity(labels.len() + 1);
+        for key in names {
+            if seen.contains(&key) {
+                tracing::warn!(
+                    sample = %format_args!("{name}{suffix}"),
+                    label = key,
+                    "sample left out of the exposition: the label {key:?} appears twice in it"
+                );
+                self.refused += 1;
+                return;
+            }
+            seen.push(key);
+        }
         let out = &mut self.out;
         out.push_str(name);
         out.push_str(suffix);
@@ -296,6 +324,39 @@ mod tests {
             "# HELP jobs Jobs done.\n# TYPE jobs counter\njobs_total 3.0\n\
              # HELP build Build.\n# TYPE build info\nbuild_info{version=\"1\"} 1.0\n# EOF\n"
         );
+    }
+
+    #[test]
+    fn a_sample_naming_a_label_twice_is_refused_and_the_others_are_written() {
+        for format in [Format::Text, Format::OpenMetrics] {
+            let mut encoder = Encoder::new(format);
+            encoder.gauge(
+                "g",
+                "A gauge.",
+                None,
+                [
+                    (&[("model", "a"), ("model", "b")][..], 1.0),
+                    (&[("model", "a")][..], 2.0),
+                ],
+            );
+            // A label that a summary's own `quantile` would repeat.
+            let summary = SummaryValue {
+                quantiles: vec![(0.5, 1.0)],
+                sum: 1.0,
+                count: 1,
+            };
+            encoder.summary(
+                "s",
+                "A summary.",
+                None,
+                [(&[("quantile", "x")][..], &summary)],
+            );
+            assert_eq!(encoder.refused(), 2);
+            let text = encoder.finish();
+            assert!(text.contains("g{model=\"a\"} 2.0\n"), "{text}");
+            assert!(!text.contains("model=\"b\""), "{text}");
+            assert!(!text.contains("s{quantile=\"x\",quantile="), "{text}");
+        }
     }
 
     #[test]

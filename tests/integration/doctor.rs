@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use crate::require;
 use crate::support::binary::Promlab;
-use crate::support::containers::{Alertmanager, Prometheus};
+use crate::support::containers::{self, Alertmanager, Prometheus};
 use crate::support::discord::{FakeDiscord, Reply};
 use crate::support::{Missing, free_port};
 
@@ -547,6 +547,17 @@ async fn doctor_finds_each_mistake_in_the_running_stack() {
     let _volumes = Volumes::create(&project, &["grafana-data", "secrets"]);
 
     let dir = lab_copy("live-faults");
+    // The doctor looks into the volumes with one of the stack's images: the one promlab image this
+    // machine has (built from this tree), as a student's has the ones compose pulled or built.
+    let promlab = require!(test, containers::image(containers::PROMLAB_IMAGE));
+    for _ in 0..4 {
+        edit(
+            &dir,
+            "compose/compose.yaml",
+            "image: promlab:local",
+            &format!("image: {promlab}"),
+        );
+    }
     let env = ports(&[
         ("PROMLAB_PROMETHEUS_PORT", prometheus_port),
         ("PROMLAB_ALERTMANAGER_PORT", alertmanager_port),

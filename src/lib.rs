@@ -8,6 +8,7 @@ pub mod dataset;
 pub mod doctor;
 pub mod export;
 pub mod forecast;
+pub mod fs;
 pub mod generate;
 pub mod grade;
 pub mod grafana;
@@ -16,6 +17,7 @@ pub mod metrics;
 pub mod mock;
 pub mod probe;
 pub mod prom;
+pub mod redact;
 pub mod secrets;
 pub mod serve;
 pub mod sink;
@@ -70,10 +72,6 @@ pub enum Error {
 /// Runs the command the user asked for.
 pub fn run(cli: Cli) -> Result<(), Error> {
     logging::init(cli.log_format.into());
-    // Reading blocks is plain file work: no runtime.
-    if let Command::Tsdb(args) = cli.command {
-        return Ok(tsdb::run(&args.try_into()?)?);
-    }
     let mut runtime = match cli.command {
         // Fitting runs on blocking threads while the server answers scrapes.
         Command::Forecast(_) => tokio::runtime::Builder::new_multi_thread(),
@@ -93,6 +91,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         | Command::Metrics(_)
         | Command::Secrets(_)
         | Command::Doctor(_)
+        // Reading blocks is plain file work, on a thread of its own: the runtime only watches for Ctrl-C.
         | Command::Tsdb(_) => tokio::runtime::Builder::new_current_thread(),
     };
     let runtime = runtime.enable_all().build().map_err(Error::Runtime)?;
@@ -142,7 +141,16 @@ pub fn run(cli: Cli) -> Result<(), Error> {
                     .into());
                 }
             }
-            Command::Tsdb(_) => {}
+            Command::Tsdb(args) => {
+                let config: tsdb::TsdbConfig = args.try_into()?;
+                unless_stopped(async move {
+                    tokio::task::spawn_blocking(move || tsdb::run(&config))
+                        .await
+                        .unwrap_or_else(|error| std::panic::resume_unwind(error.into_panic()))
+                        .map_err(Error::from)
+                })
+                .await?;
+            }
             Command::Secrets(args) => {
                 let written = secrets::run(&args.into())?;
                 // On standard output, so `docker compose logs secrets` shows the student how to log in.
@@ -159,10 +167,26 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             command @ (Command::Metrics(_)
             | Command::Export(_)
             | Command::Backup(_)
-            | Command::Restore(_)) => run_data(command).await?,
+            | Command::Restore(_)) => unless_stopped(run_data(command)).await?,
         }
         Ok(())
     })
+}
+
+/// Runs a command that writes files unless Ctrl-C or SIGTERM comes first. Then the temporary files it
+/// is writing are removed and the process exits as the signal would have ended it (130, 143), at once:
+/// a writer thread is not waited for. Left to the signal's default action, the process would die with
+/// them beside their targets. For the batch commands whose work is off the runtime's thread, so that
+/// the signal is seen as soon as it comes.
+async fn unless_stopped(command: impl Future<Output = Result<(), Error>>) -> Result<(), Error> {
+    let stop = serve::stop_signal();
+    tokio::select! {
+        result = command => result,
+        signal = stop => {
+            tracing::warn!(?signal, "stopped: the files being written are removed, their targets left as they were");
+            fs::exit_removing_temporaries(signal.exit_code())
+        }
+    }
 }
 
 /// The data tools: `metrics list`, `export`, `backup` (and `verify`), `restore`.

@@ -3,12 +3,13 @@
 //! can log in) and the Discord webhook URL Alertmanager reads (the student's Discord when given, else
 //! the local webhook sink).
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use rand::distr::Alphanumeric;
 use rand::rngs::StdRng;
 use rand::{Rng as _, SeedableRng as _};
+
+use crate::fs::{FsError, WriteOptions, write_bytes_atomically};
 
 /// The file Grafana reads through `GF_SECURITY_ADMIN_PASSWORD__FILE`.
 pub const GRAFANA_PASSWORD_FILE: &str = "grafana_admin_password";
@@ -106,28 +107,17 @@ pub fn redact(url: &str) -> String {
     format!("{}/…", &url[..id_end])
 }
 
-/// Writes `contents` to `path` atomically (temporary file, then rename), readable by the other
-/// containers' users (Grafana runs as 472, Alertmanager as 65534) but writable by promlab only.
-fn write_atomically(path: &Path, contents: &str) -> Result<(), SecretsError> {
-    let failed = |source| SecretsError::Io {
-        path: path.display().to_string(),
-        source,
-    };
-    let temporary = path.with_extension("promlab-tmp");
-    let written = (|| {
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o644);
-        let mut file = options.open(&temporary)?;
-        file.write_all(contents.as_bytes())?;
-        file.sync_all()?;
-        std::fs::rename(&temporary, path)
-    })();
-    written.map_err(|source| {
-        let _ = std::fs::remove_file(&temporary);
-        failed(source)
-    })
+/// Writes `contents` to `path` atomically (see [`crate::fs`]), readable by the other containers' users
+/// (Grafana runs as 472, Alertmanager as 65534) but writable by promlab only: mode 0o644.
+fn write_secret(path: &Path, contents: &str) -> Result<(), SecretsError> {
+    // The secrets' own message: its likely fix (the volume's owner) says more than the generic one.
+    let options = WriteOptions::default().with_mode(0o644);
+    write_bytes_atomically(path, contents.as_bytes(), options).map_err(
+        |FsError { path, source }| SecretsError::Io {
+            path: path.display().to_string(),
+            source,
+        },
+    )
 }
 
 /// Writes the secrets; the password is kept when one exists.
@@ -165,12 +155,12 @@ pub fn run(config: &SecretsConfig) -> Result<Written, SecretsError> {
             .take(PASSWORD_LENGTH)
             .map(char::from)
             .collect();
-        write_atomically(&password_path, &password)?;
+        write_secret(&password_path, &password)?;
         password
     };
 
     let url = discord.unwrap_or(&config.fallback_webhook_url);
-    write_atomically(&config.dir.join(DISCORD_WEBHOOK_URL_FILE), url)?;
+    write_secret(&config.dir.join(DISCORD_WEBHOOK_URL_FILE), url)?;
     if discord.is_some() {
         tracing::info!(url = %redact(url), "alerts go to your Discord webhook");
     } else {
@@ -233,7 +223,25 @@ mod tests {
         // Unset again (or empty, as compose passes `${DISCORD_WEBHOOK_URL:-}`): back to the sink.
         run(&config(&dir, Some(""))).unwrap();
         assert!(read(DISCORD_WEBHOOK_URL_FILE).starts_with("http://webhook-sink"));
-        assert!(!dir.join("discord_webhook_url.promlab-tmp").exists());
+        let mut left: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name())
+            .collect();
+        left.sort();
+        assert_eq!(
+            left,
+            [DISCORD_WEBHOOK_URL_FILE, GRAFANA_PASSWORD_FILE],
+            "no temporary file left"
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(dir.join(GRAFANA_PASSWORD_FILE))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o644, "readable by Grafana's user");
+        }
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -16,8 +16,9 @@ use std::time::Duration;
 
 use futures_util::{StreamExt as _, TryStreamExt as _};
 
-use crate::dataset::{DatasetError, Labels, Series, write_atomically};
+use crate::dataset::{Labels, Series};
 use crate::export::time::{format_time, parse_day, parse_duration};
+use crate::fs::{FsError, WriteOptions, write_atomically};
 use crate::prom::{PromClient, PromError};
 use manifest::{ChunkEntry, FORMAT, Manifest};
 use store::Target;
@@ -70,7 +71,7 @@ pub enum BackupError {
     },
     /// The OpenMetrics file could not be written.
     #[error(transparent)]
-    Dataset(#[from] DatasetError),
+    Write(#[from] FsError),
 }
 
 /// What `promlab backup` does.
@@ -496,7 +497,9 @@ pub async fn restore(config: &RestoreConfig) -> Result<Checked, BackupError> {
     };
     let output = config.output.clone();
     tokio::task::spawn_blocking(move || {
-        write_atomically(&output, |out| openmetrics::write(&series, out))
+        write_atomically(&output, WriteOptions::default(), |out| {
+            openmetrics::write(&series, out)
+        })
     })
     .await
     .map_err(|error| {

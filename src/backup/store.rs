@@ -4,16 +4,20 @@
 
 use std::sync::Arc;
 
+use object_store::local::LocalFileSystem;
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt as _, PutPayload};
 
 use super::BackupError;
-use crate::dataset::io_hint;
+use crate::fs::{FsError, WriteOptions, io_hint, write_bytes_atomically};
 
 /// A backup location: a store and the prefix inside it.
 #[derive(Debug, Clone)]
 pub(super) struct Target {
     store: Arc<dyn ObjectStore>,
+    /// A folder's store, whose files are written through [`crate::fs`] rather than `object_store`:
+    /// synced with their folder, and no staging file left behind by a stopped backup.
+    local: Option<Arc<LocalFileSystem>>,
     prefix: Path,
     /// As the user wrote it, for messages.
     pub(super) name: String,
@@ -49,6 +53,7 @@ impl Target {
             })?;
             return Ok(Self {
                 store: Arc::new(store),
+                local: None,
                 prefix: Path::from(prefix),
                 name: target.to_owned(),
             });
@@ -60,10 +65,12 @@ impl Target {
                 io_hint(error.kind())
             ))
         })?;
-        let store = object_store::local::LocalFileSystem::new_with_prefix(folder)
-            .map_err(|error| invalid(error.to_string()))?;
+        let store = Arc::new(
+            LocalFileSystem::new_with_prefix(folder).map_err(|error| invalid(error.to_string()))?,
+        );
         Ok(Self {
-            store: Arc::new(store),
+            store: store.clone(),
+            local: Some(store),
             prefix: Path::default(),
             name: target.to_owned(),
         })
@@ -97,14 +104,38 @@ impl Target {
         }
     }
 
-    /// Stores `bytes` at `relative`, whole or not at all (`object_store` writes a folder's files through
-    /// a temporary file; an S3 PUT is atomic).
+    /// Stores `bytes` at `relative`, whole or not at all (a folder's files are written atomically by
+    /// [`crate::fs`]; an S3 PUT is atomic).
     pub(super) async fn put(&self, relative: &str, bytes: Vec<u8>) -> Result<(), BackupError> {
-        self.store
-            .put(&self.path(relative), PutPayload::from(bytes))
-            .await
-            .map(|_| ())
-            .map_err(|error| self.error(relative, &error))
+        let location = self.path(relative);
+        let Some(local) = &self.local else {
+            return self
+                .store
+                .put(&location, PutPayload::from(bytes))
+                .await
+                .map(|_| ())
+                .map_err(|error| self.error(relative, &error));
+        };
+        // The file the store reads the object from.
+        let file = local
+            .path_to_filesystem(&location)
+            .map_err(|error| self.error(relative, &error))?;
+        let written = tokio::task::spawn_blocking(move || {
+            if let Some(folder) = file.parent() {
+                std::fs::create_dir_all(folder).map_err(|source| FsError::new(folder, source))?;
+            }
+            write_bytes_atomically(&file, &bytes, WriteOptions::default())
+        })
+        .await
+        .map_err(|error| {
+            BackupError::Input(format!("the writer stopped: {error}; run the backup again"))
+        })?;
+        written.map_err(|error| BackupError::Store {
+            target: self.name.clone(),
+            object: relative.to_owned(),
+            problem: error.source.to_string(),
+            hint: io_hint(error.source.kind()),
+        })
     }
 
     /// A store failure, with what to do about it.

@@ -4,16 +4,15 @@
 //! The series type knows nothing of where samples came from: the export (Prometheus' API) and a TSDB
 //! block reader feed the same writers.
 
-mod atomic;
 mod csv;
 mod jsonl;
 mod parquet;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-pub use atomic::{Output, io_hint, write_atomically};
+use crate::fs::{FsError, WriteOptions, write_atomically};
 
 /// A series' labels, sorted by name, `__name__` included.
 pub type Labels = BTreeMap<String, String>;
@@ -128,12 +127,8 @@ pub enum Layout {
 #[derive(Debug, thiserror::Error)]
 pub enum DatasetError {
     /// The file (or its temporary sibling) could not be created, written or renamed.
-    #[error("cannot write {path}: {source}; {hint}", hint = io_hint(source.kind()))]
-    Write {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Write(#[from] FsError),
 }
 
 /// Writes `series` to `path` in `format` and `layout`, through a temporary file renamed into place.
@@ -143,20 +138,22 @@ pub fn write(
     layout: Layout,
     path: &Path,
 ) -> Result<(), DatasetError> {
+    let options = WriteOptions::default();
     match format {
-        Format::Parquet => write_atomically(path, |out| match layout {
+        Format::Parquet => write_atomically(path, options, |out| match layout {
             Layout::Long => parquet::long(series, out),
             Layout::Wide => parquet::wide(series, out),
         }),
-        Format::Csv => write_atomically(path, |out| match layout {
+        Format::Csv => write_atomically(path, options, |out| match layout {
             Layout::Long => csv::long(series, out),
             Layout::Wide => csv::wide(series, out),
         }),
-        Format::Jsonl => write_atomically(path, |out| match layout {
+        Format::Jsonl => write_atomically(path, options, |out| match layout {
             Layout::Long => jsonl::long(series, out),
             Layout::Wide => jsonl::wide(series, out),
         }),
-    }
+    }?;
+    Ok(())
 }
 
 /// The union of every series' timestamps, sorted, and for each series the value at each of them.

@@ -8,7 +8,9 @@ use std::time::{Duration, UNIX_EPOCH};
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
-use super::backtest::Score;
+use crate::fs::{WriteOptions, write_bytes_atomically};
+
+use super::backtest::{BacktestError, Score};
 use super::history::History;
 
 const SIZE: (u32, u32) = (1200, 560);
@@ -22,25 +24,24 @@ const COLOURS: [RGBColor; 7] = [
     RGBColor(0x9a, 0x67, 0x00),
 ];
 
-/// Draws the plot and writes it to `path` atomically (a temporary file beside it, then a rename).
+/// Draws the plot and writes it to `path` atomically (see [`crate::fs`]).
 pub(super) fn write(
     path: &Path,
     title: &str,
     history: &History,
     horizon: usize,
     scores: &[Score],
-) -> Result<(), String> {
+) -> Result<(), BacktestError> {
+    let refused = |problem: String| BacktestError::Plot {
+        path: path.display().to_string(),
+        problem,
+    };
     if path.extension().and_then(|e| e.to_str()) != Some("svg") {
-        return Err("the plot is an SVG".to_owned());
+        return Err(refused("the plot is an SVG".to_owned()));
     }
-    let svg = draw(title, history, horizon, scores)?;
-    let temporary = path.with_extension("svg.partial");
-    std::fs::write(&temporary, svg)
-        .and_then(|()| std::fs::rename(&temporary, path))
-        .map_err(|error| {
-            let _ = std::fs::remove_file(&temporary);
-            error.to_string()
-        })
+    let svg = draw(title, history, horizon, scores).map_err(refused)?;
+    write_bytes_atomically(path, svg.as_bytes(), WriteOptions::default())?;
+    Ok(())
 }
 
 type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
@@ -247,7 +248,9 @@ mod tests {
             cut: false,
         };
         assert!(draw("x", &history, 1, &[score("fourier", Vec::new())]).is_err());
-        let error = write(Path::new("plot.png"), "x", &history, 1, &[]).unwrap_err();
-        assert!(error.contains("SVG"), "{error}");
+        let error = write(Path::new("plot.png"), "x", &history, 1, &[])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("the plot is an SVG"), "{error}");
     }
 }

@@ -12,6 +12,8 @@ mod prometheus;
 
 use std::path::{Path, PathBuf};
 
+use crate::fs::{FsError, WriteOptions, write_bytes_atomically};
+
 pub use config::{ConfigError, LabConfig, PromDuration};
 
 /// One file `generate` writes, relative to the output folder.
@@ -41,12 +43,9 @@ pub enum GenerateError {
     /// A template failed to render (a bug: every value is checked before).
     #[error("cannot render {path}: {source}")]
     Render { path: String, source: askama::Error },
-    /// A file could not be written.
-    #[error("cannot write {path}: {source}")]
-    Write {
-        path: String,
-        source: std::io::Error,
-    },
+    /// A file (or its folder) could not be written.
+    #[error(transparent)]
+    Write(#[from] FsError),
     /// `--check`: committed files differ from what the config produces.
     #[error(
         "generated files are out of date: {}; run `promlab generate` and commit the result",
@@ -82,25 +81,15 @@ pub fn render(lab: &LabConfig) -> Result<Vec<GeneratedFile>, GenerateError> {
     Ok(files)
 }
 
-/// Writes each file atomically (a temporary file beside it, then a rename): a reader never sees half a
-/// file, and an interrupted run leaves the previous version in place.
+/// Writes each file atomically (see [`crate::fs`]): a reader never sees half a file, and an interrupted
+/// run leaves the previous version in place.
 pub fn write(out: &Path, files: &[GeneratedFile]) -> Result<(), GenerateError> {
     for file in files {
         let path = out.join(&file.path);
-        let failed = |source| GenerateError::Write {
-            path: path.display().to_string(),
-            source,
-        };
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(failed)?;
+            std::fs::create_dir_all(parent).map_err(|source| FsError::new(&path, source))?;
         }
-        let temporary = path.with_extension("promlab-tmp");
-        std::fs::write(&temporary, &file.contents)
-            .and_then(|()| std::fs::rename(&temporary, &path))
-            .map_err(|source| {
-                let _ = std::fs::remove_file(&temporary);
-                failed(source)
-            })?;
+        write_bytes_atomically(&path, file.contents.as_bytes(), WriteOptions::default())?;
     }
     Ok(())
 }

@@ -16,6 +16,8 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use crate::fs::{FsError, WriteOptions, write_bytes_atomically};
+
 pub use criteria::{Check, CriteriaError, Criterion, LabCriteria};
 pub use live::{GrafanaAuth, Stack};
 pub use report::Format;
@@ -263,15 +265,9 @@ pub enum GradeError {
         "live checks grade one running stack: drop --class, or drop --prometheus/--alertmanager/--grafana to grade the class's files"
     )]
     LiveClass,
-    /// The report could not be written.
-    #[error(
-        "cannot write the report to {path}: {source}; check that its folder exists and is writable"
-    )]
-    Write {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
+    /// A report (or the folder of the class's reports) could not be written.
+    #[error(transparent)]
+    Write(#[from] FsError),
     /// Grading ran and some criteria failed (the report says which and how to fix them).
     #[error("{failed} of {total} criteria failed{}: the report above says why and how to fix each", if *.students > 1 { format!(" across {} students", .students) } else { String::new() })]
     Failed {
@@ -327,10 +323,6 @@ pub async fn grade(
         });
     }
     drop(tool_jobs);
-    let http = reqwest::Client::builder()
-        .timeout(stack.timeout)
-        .build()
-        .unwrap_or_default();
     let elapsed = started.elapsed().as_secs_f64() / repos.len().max(1) as f64;
     let mut reports = Vec::with_capacity(repos.len());
     for (repo, row) in repos.iter().zip(outcomes) {
@@ -339,7 +331,7 @@ pub async fn grade(
         for (criterion, outcome) in criteria.criteria.iter().zip(row) {
             let outcome = match outcome {
                 Some(outcome) => outcome,
-                None => live::evaluate(&criterion.check, stack, &http).await,
+                None => live::evaluate(&criterion.check, stack).await,
             };
             results.push(CriterionResult {
                 id: criterion.id.clone(),
@@ -415,20 +407,6 @@ fn class_repos(class: &Path) -> Result<Vec<PathBuf>, GradeError> {
     Ok(repos)
 }
 
-/// Writes `text` to `path` atomically (a temporary file, then a rename).
-fn write_file(path: &Path, text: &str) -> Result<(), GradeError> {
-    let temporary = path.with_extension("promlab-tmp");
-    std::fs::write(&temporary, text)
-        .and_then(|()| std::fs::rename(&temporary, path))
-        .map_err(|source| {
-            let _ = std::fs::remove_file(&temporary);
-            GradeError::Write {
-                path: path.display().to_string(),
-                source,
-            }
-        })
-}
-
 /// Runs `promlab grade`: prints (or writes) the report, and fails when any criterion failed.
 pub async fn run(config: &GradeConfig) -> Result<(), GradeError> {
     let criteria = config.lab.criteria()?;
@@ -468,14 +446,12 @@ pub async fn run(config: &GradeConfig) -> Result<(), GradeError> {
             let repos = class_repos(class)?;
             let students = grade(&config.lab, &criteria, &repos, &config.stack, jobs).await;
             if let Some(folder) = &config.reports {
-                std::fs::create_dir_all(folder).map_err(|source| GradeError::Write {
-                    path: folder.display().to_string(),
-                    source,
-                })?;
+                std::fs::create_dir_all(folder).map_err(|source| FsError::new(folder, source))?;
                 for student in &students {
                     let path =
                         folder.join(format!("{}.{}", student.student, config.format.extension()));
-                    write_file(&path, &report::render_one(student, config.format, false))?;
+                    let text = report::render_one(student, config.format, false);
+                    write_bytes_atomically(&path, text.as_bytes(), WriteOptions::default())?;
                 }
             }
             let class_report = ClassReport {
@@ -496,7 +472,7 @@ pub async fn run(config: &GradeConfig) -> Result<(), GradeError> {
         }
     };
     match &config.output {
-        Some(path) => write_file(path, &text)?,
+        Some(path) => write_bytes_atomically(path, text.as_bytes(), WriteOptions::default())?,
         None => print!("{text}"),
     }
     if failed > 0 {

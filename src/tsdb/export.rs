@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::format::{push_go_float, push_go_labels, push_go_quoted};
 use super::{Database, Query, ReadSummary, Series, TsdbError};
+use crate::fs::{AtomicFile, FsError, WriteOptions};
 
 /// What `promlab tsdb` was asked to do.
 #[derive(Debug, Clone)]
@@ -106,14 +107,17 @@ fn report(summary: &ReadSummary) {
 }
 
 fn output_error(path: Option<&Path>, source: std::io::Error) -> TsdbError {
-    TsdbError::Output {
-        path: path.map_or_else(|| "standard output".to_owned(), |p| p.display().to_string()),
-        source,
+    match path {
+        Some(path) => FsError::new(path, source).into(),
+        None => TsdbError::Output {
+            path: "standard output".to_owned(),
+            source,
+        },
     }
 }
 
-/// Runs `write` against standard output, or against a temporary file beside `path` renamed over it
-/// once everything is written (removed on any error: never a half-written file).
+/// Runs `write` against standard output, or against a file written atomically (see [`crate::fs`]):
+/// never a half-written file.
 fn write_to(
     path: Option<&Path>,
     write: impl FnOnce(&mut dyn std::io::Write) -> Result<ReadSummary, TsdbError>,
@@ -136,28 +140,11 @@ fn write_to(
             other => other,
         };
     };
-    let file_name = path.file_name().map_or_else(
-        || "export".into(),
-        |name| name.to_string_lossy().into_owned(),
-    );
-    let temporary = path.with_file_name(format!(".{file_name}.tmp-{}", std::process::id()));
-    let result = std::fs::File::create(&temporary)
-        .map_err(|source| output_error(Some(path), source))
-        .and_then(|file| {
-            let mut out = std::io::BufWriter::with_capacity(1 << 16, file);
-            let summary = write(&mut out)?;
-            let file = out
-                .into_inner()
-                .map_err(|error| output_error(Some(path), error.into_error()))?;
-            file.sync_all()
-                .map_err(|source| output_error(Some(path), source))?;
-            std::fs::rename(&temporary, path).map_err(|source| output_error(Some(path), source))?;
-            Ok(summary)
-        });
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temporary);
-    }
-    result
+    // Dropped on an error, the file is removed and `path` left as it was.
+    let mut file = AtomicFile::create(path, WriteOptions::default())?;
+    let summary = write(&mut file)?;
+    file.commit()?;
+    Ok(summary)
 }
 
 /// `promtool tsdb dump`'s lines: `{labels} value timestamp`.

@@ -64,12 +64,15 @@ pub enum TsdbError {
     /// A `--match` selector is not a valid series selector.
     #[error("--match {selector:?} is not a series selector: {problem}")]
     Selector { selector: String, problem: String },
-    /// The output could not be written.
+    /// Standard output could not be written.
     #[error("cannot write {path}: {source} (check the folder exists, is writable and has space)")]
     Output {
         path: String,
         source: std::io::Error,
     },
+    /// The output file could not be written.
+    #[error(transparent)]
+    Write(#[from] crate::fs::FsError),
 }
 
 /// One series: its labels (sorted by name) and samples (timestamp in ms, value), in time order.

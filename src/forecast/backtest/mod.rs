@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 pub mod nab;
 
+use crate::fs::{FsError, WriteOptions, write_bytes_atomically};
 use crate::prom::{MAX_POINTS, PromClient, PromError};
 
 use super::history::{History, clean};
@@ -98,15 +99,12 @@ pub enum BacktestError {
     /// The range query does not give exactly one series, or the range is unusable.
     #[error("{query}: {problem}")]
     Range { query: String, problem: String },
-    /// The plot could not be drawn or written.
+    /// The plot could not be drawn.
     #[error("cannot write the plot {path}: {problem}; choose a writable path ending in .svg")]
     Plot { path: String, problem: String },
-    /// The forecasts file could not be written.
-    #[error("cannot write the forecasts to {path}: {source}; choose a writable path")]
-    Write {
-        path: String,
-        source: std::io::Error,
-    },
+    /// The forecasts file or the plot could not be written.
+    #[error(transparent)]
+    Write(#[from] FsError),
     /// Not enough points for the asked origins, horizon and training window.
     #[error(
         "{path} has {have} usable points; {need} are needed for {origins} origins of {horizon} steps after {train} training points: lower --origins, --horizon or --train"
@@ -223,8 +221,8 @@ pub fn parse_time(text: &str) -> Option<f64> {
         .map(|since| since.as_secs_f64())
 }
 
-/// Writes every forecast as CSV, atomically (a temporary file beside it, then a rename).
-fn write_forecasts(path: &Path, history: &History, scores: &[Score]) -> std::io::Result<()> {
+/// Writes every forecast as CSV, atomically (see [`crate::fs`]).
+fn write_forecasts(path: &Path, history: &History, scores: &[Score]) -> Result<(), FsError> {
     use std::fmt::Write as _;
     let mut text = String::from("model,origin,timestamp,actual,yhat,yhat_lower,yhat_upper\n");
     let at = |index: usize| history.start + history.step * index as f64;
@@ -246,14 +244,7 @@ fn write_forecasts(path: &Path, history: &History, scores: &[Score]) -> std::io:
             }
         }
     }
-    let mut temporary = path.as_os_str().to_owned();
-    temporary.push(".partial");
-    let temporary = PathBuf::from(temporary);
-    std::fs::write(&temporary, text)
-        .and_then(|()| std::fs::rename(&temporary, path))
-        .inspect_err(|_| {
-            let _ = std::fs::remove_file(&temporary);
-        })
+    write_bytes_atomically(path, text.as_bytes(), WriteOptions::default())
 }
 
 /// The most common spacing of the points.
@@ -546,18 +537,10 @@ pub(super) async fn run(config: &BacktestConfig) -> Result<Report, BacktestError
         score_flags(&history, config, season, &windows, &mut scores);
     }
     if let Some(path) = &config.forecasts {
-        write_forecasts(path, &history, &scores).map_err(|source| BacktestError::Write {
-            path: path.display().to_string(),
-            source,
-        })?;
+        write_forecasts(path, &history, &scores)?;
     }
     if let Some(path) = &config.plot {
-        super::plot::write(path, &shown, &history, config.horizon, &scores).map_err(|problem| {
-            BacktestError::Plot {
-                path: path.display().to_string(),
-                problem,
-            }
-        })?;
+        super::plot::write(path, &shown, &history, config.horizon, &scores)?;
     }
     Ok(Report {
         source: shown,

@@ -3,14 +3,25 @@
 
 use std::time::Duration;
 
+use crate::prom::http;
+use crate::redact;
+
 /// Why a request to Alertmanager failed.
 #[derive(Debug, thiserror::Error)]
 pub enum AlertmanagerError {
-    /// The URL is not an `http://` URL.
+    /// The URL is neither an `http://` nor an `https://` URL (its user info hidden).
     #[error(
-        "the Alertmanager URL {url:?} is invalid: write it as http://HOST:PORT (e.g. http://127.0.0.1:9093)"
+        "the Alertmanager URL {url:?} is invalid: write it as {form} (e.g. http://127.0.0.1:9093)",
+        form = http::URL_FORM
     )]
     InvalidUrl { url: String },
+    /// An `https://` URL on a machine without CA certificates to check the server's.
+    #[error("cannot set up https for Alertmanager at {url}: {source}; {fix}", fix = http::NO_TRUST_STORE_FIX)]
+    Tls {
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
     /// Nothing answered, or not in time.
     #[error(
         "Alertmanager at {url} cannot be reached: {source}; is it running, and is the URL right?"
@@ -49,47 +60,52 @@ impl MetricSample {
 }
 
 /// A client for one Alertmanager.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct AlertmanagerClient {
+    /// The URL requests go to (user info included: reqwest sends it as basic auth).
     base: String,
+    /// The URL as logs and errors show it, user info hidden.
+    shown: String,
     http: reqwest::Client,
 }
 
+impl std::fmt::Debug for AlertmanagerClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AlertmanagerClient")
+            .field("url", &self.shown)
+            .finish_non_exhaustive()
+    }
+}
+
 impl AlertmanagerClient {
-    /// A client for `url` (`http://HOST:PORT`) whose every request gives up after `timeout`.
+    /// A client for `url` (`http://HOST:PORT` or `https://HOST:PORT`) whose every request gives up
+    /// after `timeout`.
     pub fn new(url: &str, timeout: Duration) -> Result<Self, AlertmanagerError> {
-        let base = url.trim_end_matches('/');
-        let valid = base.strip_prefix("http://").is_some_and(|rest| {
-            !rest.is_empty() && !rest.starts_with('/') && !rest.contains(char::is_whitespace)
-        });
-        if !valid {
-            return Err(AlertmanagerError::InvalidUrl {
-                url: url.to_owned(),
-            });
-        }
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .build()
-            .map_err(|source| AlertmanagerError::Unreachable {
-                url: base.to_owned(),
-                source,
-            })?;
+        let base = http::base_url(url).ok_or_else(|| AlertmanagerError::InvalidUrl {
+            url: redact::url(url),
+        })?;
+        let shown = redact::url(base);
+        let http = http::client(base, timeout).map_err(|source| AlertmanagerError::Tls {
+            url: shown.clone(),
+            source: redact::reqwest_error(source),
+        })?;
         Ok(Self {
             base: base.to_owned(),
+            shown,
             http,
         })
     }
 
-    /// The server's URL, as configured.
+    /// The server's URL as configured, its user info hidden: for logs and messages.
     #[must_use]
     pub fn url(&self) -> &str {
-        &self.base
+        &self.shown
     }
 
     async fn get_text(&self, path: &str) -> Result<String, AlertmanagerError> {
         let unreachable = |source| AlertmanagerError::Unreachable {
-            url: self.base.clone(),
-            source,
+            url: self.shown.clone(),
+            source: redact::reqwest_error(source),
         };
         let response = self
             .http
@@ -100,7 +116,7 @@ impl AlertmanagerClient {
         let status = response.status();
         if !status.is_success() {
             return Err(AlertmanagerError::Refused {
-                url: self.base.clone(),
+                url: self.shown.clone(),
                 path: path.to_owned(),
                 status: status.as_u16(),
             });
@@ -112,7 +128,7 @@ impl AlertmanagerClient {
     pub async fn status(&self) -> Result<serde_json::Value, AlertmanagerError> {
         let text = self.get_text("/api/v2/status").await?;
         serde_json::from_str(&text).map_err(|_| AlertmanagerError::Refused {
-            url: self.base.clone(),
+            url: self.shown.clone(),
             path: "/api/v2/status".to_owned(),
             status: 200,
         })
@@ -175,11 +191,31 @@ alertmanager_notifications_total{integration=\"discord\"} 4\n";
     }
 
     #[test]
-    fn only_plain_http_urls_are_accepted() {
+    fn http_and_https_urls_are_accepted_and_other_schemes_refused_with_the_fix() {
         let new = |url: &str| AlertmanagerClient::new(url, Duration::from_secs(1));
         assert_eq!(new("http://am:9093/").unwrap().url(), "http://am:9093");
-        for bad in ["am:9093", "https://am:9093", "http://", "http://a b"] {
-            assert!(new(bad).unwrap_err().to_string().contains("write it as"));
+        assert_eq!(
+            new("https://am.example/").unwrap().url(),
+            "https://am.example"
+        );
+        for bad in ["am:9093", "ftp://am:9093", "http://", "http://a b"] {
+            let error = new(bad).unwrap_err().to_string();
+            assert!(
+                error.contains("write it as http://HOST:PORT or https://HOST:PORT"),
+                "{bad}: {error}"
+            );
         }
+    }
+
+    #[test]
+    fn user_info_never_shows() {
+        let client =
+            AlertmanagerClient::new("http://u:p4ss@am:9093", Duration::from_secs(1)).unwrap();
+        assert_eq!(client.url(), "http://***@am:9093");
+        assert!(!format!("{client:?}").contains("p4ss"));
+        let error = AlertmanagerClient::new("ftp://u:p4ss@am:9093", Duration::from_secs(1))
+            .unwrap_err()
+            .to_string();
+        assert!(!error.contains("p4ss"), "{error}");
     }
 }

@@ -1,11 +1,20 @@
 //! The command line: clap stays here. Each subcommand's arguments become a plain config once.
 //!
 //! Doc comments on arguments are the `--help` text users read, so they are written as prose.
+//!
+//! Passwords and tokens never come from argv, where every user of the machine sees them (`ps`,
+//! `/proc/PID/cmdline`) and the shell's history keeps them: each comes from its environment variable or
+//! from a `--…-file FILE` read at start. The old flags (`--grafana-password`, `--grafana-token`,
+//! `--bearer-token`) are kept, hidden, only to refuse with the way to do it instead.
 #![allow(clippy::doc_markdown)]
 
+use std::ffi::OsStr;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
+use clap::builder::TypedValueParser;
+use clap::error::ErrorKind;
+use clap::parser::ValueSource;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use std::path::PathBuf;
@@ -20,6 +29,7 @@ use crate::grade::{Format, GradeConfig, GrafanaAuth, LabSource, Stack, Target};
 use crate::logging::LogFormat;
 use crate::mock::{MockConfig, Scenario};
 use crate::probe::ProbeConfig;
+use crate::redact::Secret;
 use crate::secrets::SecretsConfig;
 use crate::sink::SinkConfig;
 use crate::tsdb::{ExportFormat, Query, TsdbCommand, TsdbConfig, TsdbError};
@@ -379,22 +389,48 @@ pub struct GradeArgs {
     #[arg(long, env = "PROMLAB_GRADE_GRAFANA")]
     pub grafana: Option<String>,
 
-    /// A Grafana service account token for its API.
+    /// A Grafana service account token for its API: only from PROMLAB_GRAFANA_TOKEN (as a flag it is refused).
     #[arg(
         long,
         env = "PROMLAB_GRAFANA_TOKEN",
+        hide = true,
         hide_env_values = true,
-        conflicts_with = "grafana_password"
+        value_parser = FromEnvOnly
     )]
-    pub grafana_token: Option<String>,
+    pub grafana_token: Option<Secret>,
 
-    /// Grafana user, with --grafana-password (basic auth).
+    /// A file holding a Grafana service account token, read at start (or set PROMLAB_GRAFANA_TOKEN); a token wins over a password.
+    #[arg(
+        long,
+        env = "PROMLAB_GRAFANA_TOKEN_FILE",
+        value_name = "FILE",
+        value_parser = read_secret_file,
+        conflicts_with = "grafana_password_file"
+    )]
+    pub grafana_token_file: Option<Secret>,
+
+    /// Grafana user, with the password (basic auth).
     #[arg(long, env = "PROMLAB_GRAFANA_USER", default_value = "admin")]
     pub grafana_user: String,
 
-    /// Grafana password (see `docker compose -f compose/compose.yaml logs secrets`).
-    #[arg(long, env = "PROMLAB_GRAFANA_PASSWORD", hide_env_values = true)]
-    pub grafana_password: Option<String>,
+    /// Grafana password: only from PROMLAB_GRAFANA_PASSWORD (as a flag it is refused).
+    #[arg(
+        long,
+        env = "PROMLAB_GRAFANA_PASSWORD",
+        hide = true,
+        hide_env_values = true,
+        value_parser = FromEnvOnly
+    )]
+    pub grafana_password: Option<Secret>,
+
+    /// A file holding the Grafana password, read at start (or set PROMLAB_GRAFANA_PASSWORD; `docker compose -f compose/compose.yaml logs secrets` shows it).
+    #[arg(
+        long,
+        env = "PROMLAB_GRAFANA_PASSWORD_FILE",
+        value_name = "FILE",
+        value_parser = read_secret_file
+    )]
+    pub grafana_password_file: Option<Secret>,
 
     /// Report format.
     #[arg(long, env = "PROMLAB_GRADE_FORMAT", value_enum, default_value_t = FormatArg::Text)]
@@ -441,7 +477,10 @@ impl From<GradeArgs> for GradeConfig {
             FormatArg::Markdown => Format::Markdown,
             FormatArg::Html => Format::Html,
         };
-        let grafana_auth = match (args.grafana_token, args.grafana_password) {
+        let grafana_auth = match (
+            secret(args.grafana_token_file, args.grafana_token),
+            secret(args.grafana_password_file, args.grafana_password),
+        ) {
             (Some(token), _) => GrafanaAuth::Token(token),
             (None, Some(password)) => GrafanaAuth::Basic {
                 user: args.grafana_user,
@@ -496,9 +535,24 @@ pub struct DoctorArgs {
     #[arg(long, env = "PROMLAB_GRAFANA_USER", default_value = "admin")]
     pub grafana_user: String,
 
-    /// Grafana's admin password (`docker compose -f compose/compose.yaml logs secrets` shows it); without it the data source checks are skipped.
-    #[arg(long, env = "PROMLAB_GRAFANA_PASSWORD", hide_env_values = true)]
-    pub grafana_password: Option<String>,
+    /// Grafana's admin password: only from PROMLAB_GRAFANA_PASSWORD (as a flag it is refused).
+    #[arg(
+        long,
+        env = "PROMLAB_GRAFANA_PASSWORD",
+        hide = true,
+        hide_env_values = true,
+        value_parser = FromEnvOnly
+    )]
+    pub grafana_password: Option<Secret>,
+
+    /// A file holding Grafana's admin password, read at start (or set PROMLAB_GRAFANA_PASSWORD; `docker compose -f compose/compose.yaml logs secrets` shows it); without one the data source checks are skipped.
+    #[arg(
+        long,
+        env = "PROMLAB_GRAFANA_PASSWORD_FILE",
+        value_name = "FILE",
+        value_parser = read_secret_file
+    )]
+    pub grafana_password_file: Option<Secret>,
 
     /// The compose project whose volumes are checked (default: COMPOSE_PROJECT_NAME, else the compose file's folder name).
     #[arg(long, env = "COMPOSE_PROJECT_NAME")]
@@ -615,9 +669,7 @@ impl From<DoctorArgs> for DoctorConfig {
             prometheus: args.prometheus,
             alertmanager: args.alertmanager,
             grafana: args.grafana,
-            grafana_login: args
-                .grafana_password
-                .filter(|password| !password.is_empty())
+            grafana_login: secret(args.grafana_password_file, args.grafana_password)
                 .map(|password| (args.grafana_user, password)),
             project: args.project.filter(|project| !project.is_empty()),
             offline: args.offline,
@@ -764,9 +816,24 @@ pub struct BacktestArgs {
     #[arg(long, env = "PROMLAB_PROMETHEUS_URL")]
     pub prometheus_url: Option<String>,
 
-    /// Bearer token for Prometheus.
-    #[arg(long, env = "PROMLAB_PROMETHEUS_BEARER_TOKEN", hide_env_values = true)]
-    pub bearer_token: Option<String>,
+    /// Bearer token for Prometheus: only from PROMLAB_PROMETHEUS_BEARER_TOKEN (as a flag it is refused).
+    #[arg(
+        long,
+        env = "PROMLAB_PROMETHEUS_BEARER_TOKEN",
+        hide = true,
+        hide_env_values = true,
+        value_parser = FromEnvOnly
+    )]
+    pub bearer_token: Option<Secret>,
+
+    /// A file holding a bearer token for Prometheus, read at start (or set PROMLAB_PROMETHEUS_BEARER_TOKEN).
+    #[arg(
+        long,
+        env = "PROMLAB_PROMETHEUS_BEARER_TOKEN_FILE",
+        value_name = "FILE",
+        value_parser = read_secret_file
+    )]
+    pub bearer_token_file: Option<Secret>,
 
     /// Start of the range: unix seconds, RFC 3339, or now-DURATION (now-6h).
     #[arg(long, value_parser = parse_instant)]
@@ -835,7 +902,8 @@ impl From<BacktestArgs> for BacktestConfig {
             (Some(csv), ..) => BacktestSource::Csv(csv),
             (None, query, url, start) => BacktestSource::Prometheus {
                 url: url.unwrap_or_default(),
-                bearer_token: args.bearer_token,
+                bearer_token: secret(args.bearer_token_file, args.bearer_token)
+                    .map(Secret::into_inner),
                 query: query.unwrap_or_default(),
                 start: start.unwrap_or_default(),
                 end: args.end,
@@ -997,6 +1065,74 @@ impl From<MockArgs> for MockConfig {
     }
 }
 
+/// The value parser of a secret's old flag: the value is taken from the flag's environment variable,
+/// and refused from the command line with the variable and the file flag to use instead.
+#[derive(Debug, Clone, Copy)]
+struct FromEnvOnly;
+
+impl TypedValueParser for FromEnvOnly {
+    type Value = Secret;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &OsStr,
+    ) -> Result<Secret, clap::Error> {
+        // clap names the source in `parse_ref_`; without one, assume the worst.
+        self.parse_ref_(cmd, arg, value, ValueSource::CommandLine)
+    }
+
+    fn parse_ref_(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &OsStr,
+        source: ValueSource,
+    ) -> Result<Secret, clap::Error> {
+        let flag = arg.and_then(clap::Arg::get_long).unwrap_or("this flag");
+        let variable = arg
+            .and_then(clap::Arg::get_env)
+            .map_or_else(|| "its variable".into(), OsStr::to_string_lossy);
+        if source == ValueSource::CommandLine {
+            return Err(cmd.clone().error(
+                ErrorKind::ArgumentConflict,
+                format!(
+                    "--{flag} on the command line is refused: every user of this machine sees it (ps) and the shell's history keeps it; set {variable} in the environment instead, or write it into a file and give --{flag}-file FILE"
+                ),
+            ));
+        }
+        value.to_str().map(Secret::new).ok_or_else(|| {
+            cmd.clone().error(
+                ErrorKind::InvalidUtf8,
+                format!("{variable} is not UTF-8 text: set it again, or use --{flag}-file FILE"),
+            )
+        })
+    }
+}
+
+/// A password or token from the file at `path`, read at start: its trailing newline trimmed, a missing,
+/// unreadable or empty file refused.
+fn read_secret_file(path: &str) -> Result<Secret, String> {
+    let text = std::fs::read_to_string(path).map_err(|error| {
+        format!(
+            "cannot read {path}: {error}; give the path of a readable file holding just the secret"
+        )
+    })?;
+    let secret = text.trim_end_matches(['\n', '\r']);
+    if secret.is_empty() {
+        return Err(format!(
+            "{path} is empty: write the password or token into it (one line)"
+        ));
+    }
+    Ok(Secret::new(secret))
+}
+
+/// A secret from its file when given, else from its variable (an empty variable is no secret).
+fn secret(file: Option<Secret>, variable: Option<Secret>) -> Option<Secret> {
+    file.or(variable.filter(|secret| !secret.is_empty()))
+}
+
 /// The shortest interval accepted: below it the mock would only burn CPU.
 const MIN_INTERVAL: Duration = Duration::from_millis(10);
 
@@ -1073,11 +1209,115 @@ mod tests {
         assert_eq!(config.timeout, Duration::from_secs(2));
         assert_eq!(config.grafana_login, None);
         assert_eq!(config.project.as_deref(), Some("lab"));
+        let folder = tempfile::tempdir().unwrap();
+        let file = folder.path().join("password");
+        std::fs::write(&file, "pw\n").unwrap();
         assert_eq!(
-            doctor(&["--grafana-password", "pw"]).grafana_login,
-            Some(("admin".to_owned(), "pw".to_owned()))
+            doctor(&["--grafana-password-file", &file.display().to_string()]).grafana_login,
+            Some(("admin".to_owned(), Secret::new("pw")))
         );
-        assert_eq!(doctor(&["--grafana-password", ""]).grafana_login, None);
+    }
+
+    #[test]
+    fn secrets_on_the_command_line_are_refused_with_the_variable_and_the_file_to_use() {
+        for (args, variable, file_flag) in [
+            (
+                &["doctor", "--grafana-password", "pw"][..],
+                "PROMLAB_GRAFANA_PASSWORD",
+                "--grafana-password-file FILE",
+            ),
+            (
+                &["grade", "--lab", "3", "--grafana-password", "pw"],
+                "PROMLAB_GRAFANA_PASSWORD",
+                "--grafana-password-file FILE",
+            ),
+            (
+                &["grade", "--lab", "3", "--grafana-token", "glsa"],
+                "PROMLAB_GRAFANA_TOKEN",
+                "--grafana-token-file FILE",
+            ),
+            (
+                &[
+                    "forecast",
+                    "backtest",
+                    "--csv",
+                    "x.csv",
+                    "--bearer-token",
+                    "t",
+                ],
+                "PROMLAB_PROMETHEUS_BEARER_TOKEN",
+                "--bearer-token-file FILE",
+            ),
+        ] {
+            let error = Cli::try_parse_from([&["promlab"][..], args].concat())
+                .unwrap_err()
+                .to_string();
+            assert!(
+                error.contains("on the command line is refused")
+                    && error.contains(variable)
+                    && error.contains(file_flag),
+                "{args:?}: {error}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_secret_comes_from_its_variable() {
+        let command = Cli::command();
+        let argument = clap::Arg::new("grafana_password")
+            .long("grafana-password")
+            .env("PROMLAB_GRAFANA_PASSWORD");
+        let parse =
+            |source| FromEnvOnly.parse_ref_(&command, Some(&argument), OsStr::new("pw"), source);
+        assert_eq!(parse(ValueSource::EnvVariable).unwrap(), Secret::new("pw"));
+        assert!(parse(ValueSource::CommandLine).is_err());
+    }
+
+    #[test]
+    fn secret_files_are_trimmed_and_refused_when_missing_or_empty() {
+        let folder = tempfile::tempdir().unwrap();
+        let path = |name: &str| folder.path().join(name).display().to_string();
+        std::fs::write(path("token"), "glsa_abc\r\n").unwrap();
+        std::fs::write(path("empty"), "\n").unwrap();
+        assert_eq!(
+            read_secret_file(&path("token")),
+            Ok(Secret::new("glsa_abc"))
+        );
+        assert!(
+            read_secret_file(&path("empty"))
+                .unwrap_err()
+                .contains("is empty")
+        );
+        assert!(
+            read_secret_file(&path("missing"))
+                .unwrap_err()
+                .contains("cannot read")
+        );
+        let cli = Cli::try_parse_from([
+            "promlab",
+            "grade",
+            "--lab",
+            "3",
+            "--grafana-token-file",
+            &path("token"),
+        ])
+        .unwrap();
+        let Command::Grade(args) = cli.command else {
+            panic!("grade parses as grade");
+        };
+        assert_eq!(
+            GradeConfig::from(args).stack.grafana_auth,
+            GrafanaAuth::Token(Secret::new("glsa_abc"))
+        );
+        let error = Cli::try_parse_from([
+            "promlab",
+            "doctor",
+            "--grafana-password-file",
+            &path("missing"),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("cannot read"), "{error}");
     }
 
     #[test]

@@ -1,18 +1,30 @@
-//! The Grafana HTTP client: its health (`/api/health`, no login needed) and, as the admin, its data
-//! sources and whether each one works (`/api/datasources`, `/api/datasources/uid/UID/health`).
+//! The Grafana HTTP client: its health (`/api/health`, no login needed) and, logged in, its data
+//! sources and whether each one works (`/api/datasources`, `/api/datasources/uid/UID/health`) and its
+//! dashboards (`/api/search`).
 
 use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::prom::http;
+use crate::redact::{self, Secret};
+
 /// Why a request to Grafana failed.
 #[derive(Debug, thiserror::Error)]
 pub enum GrafanaError {
-    /// The URL is not an `http://` URL.
+    /// The URL is neither an `http://` nor an `https://` URL (its user info hidden).
     #[error(
-        "the Grafana URL {url:?} is invalid: write it as http://HOST:PORT (e.g. http://127.0.0.1:3000)"
+        "the Grafana URL {url:?} is invalid: write it as {form} (e.g. http://127.0.0.1:3000)",
+        form = http::URL_FORM
     )]
     InvalidUrl { url: String },
+    /// An `https://` URL on a machine without CA certificates to check the server's.
+    #[error("cannot set up https for Grafana at {url}: {source}; {fix}", fix = http::NO_TRUST_STORE_FIX)]
+    Tls {
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
     /// Nothing answered, or not in time.
     #[error("Grafana at {url} cannot be reached: {source}; is it running, and is the URL right?")]
     Unreachable {
@@ -20,8 +32,8 @@ pub enum GrafanaError {
         #[source]
         source: reqwest::Error,
     },
-    /// It answered, but not with a 2xx (401: the password is wrong).
-    #[error("Grafana at {url} answered {status} to {path}{}", if *.status == 401 { ": the user or password is wrong (the password: docker compose -f compose/compose.yaml logs secrets)" } else { "" })]
+    /// It answered, but not with a 2xx (401: the password or token is wrong; 403: not allowed).
+    #[error("Grafana at {url} answered {status} to {path}{}", refusal_hint(*.status))]
     Refused {
         url: String,
         path: String,
@@ -57,55 +69,81 @@ pub struct DatasourceHealth {
     pub message: String,
 }
 
-/// A client for one Grafana, with the admin's login when given.
-#[derive(Debug, Clone)]
+/// What a refusal's message adds: the fix for the statuses a login causes.
+fn refusal_hint(status: u16) -> &'static str {
+    match status {
+        401 => {
+            ": the user or password is wrong, or the token (the admin's password: docker compose -f compose/compose.yaml logs secrets)"
+        }
+        403 => {
+            ": this login may not do that (a service account token needs at least the Viewer role)"
+        }
+        _ => "",
+    }
+}
+
+/// How a client logs in to Grafana's API. Its `Debug` shows no password or token.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum GrafanaAuth {
+    /// No login: only `/api/health` answers.
+    #[default]
+    None,
+    /// A service account token (bearer).
+    Token(Secret),
+    /// A user and password (basic auth).
+    Basic { user: String, password: Secret },
+}
+
+/// A client for one Grafana, with a login when given.
+#[derive(Clone)]
 pub struct GrafanaClient {
+    /// The URL requests go to (user info included: reqwest sends it as basic auth).
     base: String,
-    login: Option<(String, String)>,
+    /// The URL as logs and errors show it, user info hidden.
+    shown: String,
+    auth: GrafanaAuth,
     http: reqwest::Client,
 }
 
+impl std::fmt::Debug for GrafanaClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GrafanaClient")
+            .field("url", &self.shown)
+            .field("auth", &self.auth)
+            .finish_non_exhaustive()
+    }
+}
+
 impl GrafanaClient {
-    /// A client for `url` (`http://HOST:PORT`), logging in as `login` (user, password) when given, whose
+    /// A client for `url` (`http://HOST:PORT` or `https://HOST:PORT`), logging in with `auth`, whose
     /// every request gives up after `timeout`.
-    pub fn new(
-        url: &str,
-        login: Option<(String, String)>,
-        timeout: Duration,
-    ) -> Result<Self, GrafanaError> {
-        let base = url.trim_end_matches('/');
-        let valid = base.strip_prefix("http://").is_some_and(|rest| {
-            !rest.is_empty() && !rest.starts_with('/') && !rest.contains(char::is_whitespace)
-        });
-        if !valid {
-            return Err(GrafanaError::InvalidUrl {
-                url: url.to_owned(),
-            });
-        }
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .build()
-            .map_err(|source| GrafanaError::Unreachable {
-                url: base.to_owned(),
-                source,
-            })?;
+    pub fn new(url: &str, auth: GrafanaAuth, timeout: Duration) -> Result<Self, GrafanaError> {
+        let base = http::base_url(url).ok_or_else(|| GrafanaError::InvalidUrl {
+            url: redact::url(url),
+        })?;
+        let shown = redact::url(base);
+        let http = http::client(base, timeout).map_err(|source| GrafanaError::Tls {
+            url: shown.clone(),
+            source: redact::reqwest_error(source),
+        })?;
         Ok(Self {
             base: base.to_owned(),
-            login,
+            shown,
+            auth,
             http,
         })
     }
 
-    /// The server's URL, as configured.
+    /// The server's URL as configured, its user info hidden: for logs and messages.
     #[must_use]
     pub fn url(&self) -> &str {
-        &self.base
+        &self.shown
     }
 
-    /// Whether the client has a login for the admin-only calls.
+    /// Whether the client has a login for the calls that need one.
     #[must_use]
     pub fn has_login(&self) -> bool {
-        self.login.is_some()
+        self.auth != GrafanaAuth::None
     }
 
     async fn get<T: serde::de::DeserializeOwned>(
@@ -113,26 +151,30 @@ impl GrafanaClient {
         path: &str,
         accept_status: impl Fn(u16) -> bool,
     ) -> Result<T, GrafanaError> {
-        let mut request = self.http.get(format!("{}{path}", self.base));
-        if let Some((user, password)) = &self.login {
-            request = request.basic_auth(user, Some(password));
-        }
+        let request = self.http.get(format!("{}{path}", self.base));
+        let request = match &self.auth {
+            GrafanaAuth::None => request,
+            GrafanaAuth::Token(token) => request.bearer_auth(token.expose()),
+            GrafanaAuth::Basic { user, password } => {
+                request.basic_auth(user, Some(password.expose()))
+            }
+        };
         let unreachable = |source| GrafanaError::Unreachable {
-            url: self.base.clone(),
-            source,
+            url: self.shown.clone(),
+            source: redact::reqwest_error(source),
         };
         let response = request.send().await.map_err(unreachable)?;
         let status = response.status().as_u16();
         if !accept_status(status) {
             return Err(GrafanaError::Refused {
-                url: self.base.clone(),
+                url: self.shown.clone(),
                 path: path.to_owned(),
                 status,
             });
         }
         let body = response.bytes().await.map_err(unreachable)?;
         serde_json::from_slice(&body).map_err(|error| GrafanaError::Decode {
-            url: self.base.clone(),
+            url: self.shown.clone(),
             path: path.to_owned(),
             problem: error.to_string(),
         })
@@ -157,5 +199,79 @@ impl GrafanaClient {
             (200..300).contains(&status) || status == 400
         })
         .await
+    }
+
+    /// `GET /api/search?type=dash-db` (a login that may view them): the uid of every dashboard.
+    pub async fn dashboard_uids(&self) -> Result<Vec<String>, GrafanaError> {
+        #[derive(Deserialize)]
+        struct Found {
+            #[serde(default)]
+            uid: String,
+        }
+        let found: Vec<Found> = self
+            .get("/api/search?type=dash-db", |status| {
+                (200..300).contains(&status)
+            })
+            .await?;
+        Ok(found.into_iter().map(|found| found.uid).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn new(url: &str, auth: GrafanaAuth) -> Result<GrafanaClient, GrafanaError> {
+        GrafanaClient::new(url, auth, Duration::from_secs(1))
+    }
+
+    #[test]
+    fn http_and_https_urls_are_accepted_and_other_schemes_refused_with_the_fix() {
+        assert_eq!(
+            new("http://127.0.0.1:3000/", GrafanaAuth::None)
+                .unwrap()
+                .url(),
+            "http://127.0.0.1:3000"
+        );
+        assert_eq!(
+            new("https://grafana.example/", GrafanaAuth::None)
+                .unwrap()
+                .url(),
+            "https://grafana.example"
+        );
+        for bad in [
+            "ftp://grafana:3000",
+            "grafana:3000",
+            "https://",
+            "http://a b",
+        ] {
+            let error = new(bad, GrafanaAuth::None).unwrap_err().to_string();
+            assert!(
+                error.contains("write it as http://HOST:PORT or https://HOST:PORT"),
+                "{bad}: {error}"
+            );
+        }
+    }
+
+    #[test]
+    fn debug_and_errors_show_no_password_token_or_user_info() {
+        let basic = GrafanaAuth::Basic {
+            user: "admin".to_owned(),
+            password: Secret::new("p4ssw0rd"),
+        };
+        let token = GrafanaAuth::Token(Secret::new("glsa_t0ken"));
+        for auth in [basic, token] {
+            let debug = format!(
+                "{auth:?} {:?}",
+                new("http://u:us3rinfo@grafana:3000", auth.clone()).unwrap()
+            );
+            for secret in ["p4ssw0rd", "glsa_t0ken", "us3rinfo"] {
+                assert!(!debug.contains(secret), "{debug}");
+            }
+        }
+        let error = new("ftp://u:us3rinfo@grafana:3000", GrafanaAuth::None)
+            .unwrap_err()
+            .to_string();
+        assert!(!error.contains("us3rinfo"), "{error}");
     }
 }

@@ -6,9 +6,10 @@ use std::collections::BTreeSet;
 
 use super::repo::{Repo, host_and_port, is_loopback};
 use super::{DoctorConfig, DoctorError, Report};
-use crate::alertmanager::AlertmanagerClient;
-use crate::grafana::GrafanaClient;
-use crate::prom::PromClient;
+use crate::alertmanager::{AlertmanagerClient, AlertmanagerError};
+use crate::grafana::{GrafanaAuth, GrafanaClient, GrafanaError};
+use crate::prom::{PromClient, PromError};
+use crate::redact;
 
 /// An error and its deepest cause (`Connection refused`, `operation timed out`): HTTP clients hide
 /// the reason a student needs behind "error sending request".
@@ -47,33 +48,46 @@ impl Clients {
                 format!("http://127.0.0.1:{published}")
             })
         };
-        let invalid = |service, url: String, example| DoctorError::InvalidUrl {
+        let invalid = |service, url: &str, example| DoctorError::InvalidUrl {
             service,
-            url,
+            url: redact::url(url),
             example,
         };
         let prometheus_url = url(&config.prometheus, "prometheus", 9090);
         let alertmanager_url = url(&config.alertmanager, "alertmanager", 9093);
         let grafana_url = url(&config.grafana, "grafana", 3000);
+        let grafana_auth = match &config.grafana_login {
+            Some((user, password)) => GrafanaAuth::Basic {
+                user: user.clone(),
+                password: password.clone(),
+            },
+            None => GrafanaAuth::None,
+        };
         Ok(Self {
-            prometheus: PromClient::new(&prometheus_url, None, config.timeout).map_err(|_| {
-                invalid(
-                    "Prometheus",
-                    prometheus_url.clone(),
-                    "http://127.0.0.1:9090",
-                )
-            })?,
-            alertmanager: AlertmanagerClient::new(&alertmanager_url, config.timeout).map_err(
-                |_| {
-                    invalid(
-                        "Alertmanager",
-                        alertmanager_url.clone(),
-                        "http://127.0.0.1:9093",
-                    )
+            prometheus: PromClient::new(&prometheus_url, None, config.timeout).map_err(
+                |error| match error {
+                    PromError::InvalidUrl { .. } => {
+                        invalid("Prometheus", &prometheus_url, "http://127.0.0.1:9090")
+                    }
+                    other => DoctorError::Prometheus(other),
                 },
             )?,
-            grafana: GrafanaClient::new(&grafana_url, config.grafana_login.clone(), config.timeout)
-                .map_err(|_| invalid("Grafana", grafana_url.clone(), "http://127.0.0.1:3000"))?,
+            alertmanager: AlertmanagerClient::new(&alertmanager_url, config.timeout).map_err(
+                |error| match error {
+                    AlertmanagerError::InvalidUrl { .. } => {
+                        invalid("Alertmanager", &alertmanager_url, "http://127.0.0.1:9093")
+                    }
+                    other => DoctorError::Alertmanager(other),
+                },
+            )?,
+            grafana: GrafanaClient::new(&grafana_url, grafana_auth, config.timeout).map_err(
+                |error| match error {
+                    GrafanaError::InvalidUrl { .. } => {
+                        invalid("Grafana", &grafana_url, "http://127.0.0.1:3000")
+                    }
+                    other => DoctorError::Grafana(other),
+                },
+            )?,
         })
     }
 }
@@ -360,7 +374,7 @@ async fn check_grafana(client: &GrafanaClient, report: &mut Report) {
         report.skipped(
             "datasource-failing",
             "grafana",
-            "no Grafana password given: --grafana-password (or PROMLAB_GRAFANA_PASSWORD; `docker compose -f compose/compose.yaml logs secrets` shows it) lets the doctor test the data sources".to_owned(),
+            "no Grafana password given: PROMLAB_GRAFANA_PASSWORD or --grafana-password-file FILE (`docker compose -f compose/compose.yaml logs secrets` shows it) lets the doctor test the data sources".to_owned(),
         );
         return;
     }
@@ -372,7 +386,7 @@ async fn check_grafana(client: &GrafanaClient, report: &mut Report) {
                 "grafana",
                 explained(&error),
                 "the data sources cannot be checked",
-                "give the password `docker compose -f compose/compose.yaml logs secrets` prints: --grafana-password PASSWORD".to_owned(),
+                "give the password `docker compose -f compose/compose.yaml logs secrets` prints: PROMLAB_GRAFANA_PASSWORD=PASSWORD in the environment, or --grafana-password-file FILE".to_owned(),
             );
             return;
         }
@@ -383,7 +397,7 @@ async fn check_grafana(client: &GrafanaClient, report: &mut Report) {
             report.problem(
                 "datasource-localhost",
                 "grafana",
-                format!("the data source {:?} points at {}", datasource.name, datasource.url),
+                format!("the data source {:?} points at {}", datasource.name, redact::url(&datasource.url)),
                 "Grafana's server sends the queries from inside its container, where localhost is Grafana itself",
                 "set its URL to http://prometheus:9090 (grafana/provisioning/datasources/prometheus.yml), then docker compose -f compose/compose.yaml restart grafana".to_owned(),
             );
@@ -397,7 +411,7 @@ async fn check_grafana(client: &GrafanaClient, report: &mut Report) {
             Ok(health) => report.problem(
                 "datasource-failing",
                 "grafana",
-                format!("the data source {:?} ({}) fails: {}", datasource.name, datasource.url, health.message),
+                format!("the data source {:?} ({}) fails: {}", datasource.name, redact::url(&datasource.url), health.message),
                 "every panel on it shows an error or No data",
                 "point it at http://prometheus:9090 and make sure Prometheus is up (docker compose -f compose/compose.yaml ps prometheus)".to_owned(),
             ),

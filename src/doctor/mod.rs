@@ -14,8 +14,11 @@ use std::time::Duration;
 
 pub use report::{Finding, Report, ReportFormat, Severity};
 
-/// Everything `promlab doctor` needs, free of any CLI type.
-#[derive(Debug, Clone)]
+use crate::redact::{self, Secret};
+
+/// Everything `promlab doctor` needs, free of any CLI type. Its `Debug` hides the password and the
+/// URLs' user info.
+#[derive(Clone)]
 pub struct DoctorConfig {
     /// The lab's repository: `prometheus/`, `alertmanager/`, `grafana/`, `compose/` inside.
     pub dir: PathBuf,
@@ -25,14 +28,30 @@ pub struct DoctorConfig {
     pub alertmanager: Option<String>,
     /// Grafana's URL; `None`: as for Prometheus.
     pub grafana: Option<String>,
-    /// Grafana's admin login, for the data source checks (skipped without it).
-    pub grafana_login: Option<(String, String)>,
+    /// Grafana's admin login (user, password), for the data source checks (skipped without it).
+    pub grafana_login: Option<(String, Secret)>,
     /// The compose project whose volumes are checked; `None`: the compose file's folder name.
     pub project: Option<String>,
     /// Only the repo's files and folders: no network, no Docker.
     pub offline: bool,
     /// How long each network call or Docker command may take.
     pub timeout: Duration,
+}
+
+impl std::fmt::Debug for DoctorConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let url = |url: &Option<String>| url.as_deref().map(redact::url);
+        f.debug_struct("DoctorConfig")
+            .field("dir", &self.dir)
+            .field("prometheus", &url(&self.prometheus))
+            .field("alertmanager", &url(&self.alertmanager))
+            .field("grafana", &url(&self.grafana))
+            .field("grafana_login", &self.grafana_login)
+            .field("project", &self.project)
+            .field("offline", &self.offline)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
 }
 
 /// Why the doctor could not examine the stack, or what it found.
@@ -43,13 +62,24 @@ pub enum DoctorError {
         "{dir} is not a folder: run the doctor from the lab's repository, or give it with --dir"
     )]
     NoRepo { dir: String },
-    /// A URL given on the command line is not one.
-    #[error("{service} URL {url:?} is invalid: write it as http://HOST:PORT (e.g. {example})")]
+    /// A URL given on the command line is not one (its user info hidden).
+    #[error(
+        "{service} URL {url:?} is invalid: write it as http://HOST:PORT or https://HOST:PORT (e.g. {example})"
+    )]
     InvalidUrl {
         service: &'static str,
         url: String,
         example: &'static str,
     },
+    /// Prometheus' client could not be set up (https without the system's CA certificates).
+    #[error(transparent)]
+    Prometheus(crate::prom::PromError),
+    /// Alertmanager's client could not be set up (as for Prometheus).
+    #[error(transparent)]
+    Alertmanager(crate::alertmanager::AlertmanagerError),
+    /// Grafana's client could not be set up (as for Prometheus).
+    #[error(transparent)]
+    Grafana(crate::grafana::GrafanaError),
     /// The checks found problems (the report, printed before, says which and how to fix them).
     #[error(
         "the doctor found {count} problem{}: fix {} as shown above, then run `promlab doctor` again",
@@ -109,10 +139,28 @@ mod tests {
         bad_url.prometheus = Some("prometheus:9090".to_owned());
         let error = examine(&bad_url).await.unwrap_err().to_string();
         assert!(error.contains("write it as http://HOST:PORT"), "{error}");
+        bad_url.prometheus = None;
+        bad_url.grafana = Some("ftp://admin:gr4f-pass@grafana:3000".to_owned());
+        let error = examine(&bad_url).await.unwrap_err().to_string();
+        assert!(error.contains("or https://HOST:PORT"), "{error}");
+        assert!(!error.contains("gr4f-pass"), "{error}");
         let error = examine(&config("/nowhere/lab"))
             .await
             .unwrap_err()
             .to_string();
         assert!(error.contains("give it with --dir"), "{error}");
+    }
+
+    #[test]
+    fn the_debug_shows_no_password_or_user_info() {
+        let mut config = config("lab");
+        config.grafana = Some("http://admin:us3rinfo@grafana:3000".to_owned());
+        config.grafana_login = Some(("admin".to_owned(), Secret::new("s3cret")));
+        let debug = format!("{config:?}");
+        assert!(
+            !debug.contains("s3cret") && !debug.contains("us3rinfo"),
+            "{debug}"
+        );
+        assert!(debug.contains("http://***@grafana:3000"), "{debug}");
     }
 }

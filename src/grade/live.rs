@@ -8,22 +8,14 @@ use super::Outcome;
 use super::criteria::Check;
 use crate::alertmanager::{AlertmanagerClient, MetricSample};
 use crate::prom::PromClient;
+use crate::redact;
 
-/// How the grader logs in to Grafana's API.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum GrafanaAuth {
-    None,
-    /// A service account token.
-    Token(String),
-    /// A user and password (basic auth).
-    Basic {
-        user: String,
-        password: String,
-    },
-}
+/// How the grader logs in to Grafana's API (the Grafana client's own login).
+pub use crate::grafana::GrafanaAuth;
+use crate::grafana::GrafanaClient;
 
-/// The running stack's URLs.
-#[derive(Debug, Clone)]
+/// The running stack's URLs. Its `Debug` hides their user info and the Grafana login.
+#[derive(Clone)]
 pub struct Stack {
     pub prometheus: Option<String>,
     pub alertmanager: Option<String>,
@@ -32,8 +24,21 @@ pub struct Stack {
     pub timeout: Duration,
 }
 
+impl std::fmt::Debug for Stack {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let url = |url: &Option<String>| url.as_deref().map(redact::url);
+        f.debug_struct("Stack")
+            .field("prometheus", &url(&self.prometheus))
+            .field("alertmanager", &url(&self.alertmanager))
+            .field("grafana", &url(&self.grafana))
+            .field("grafana_auth", &self.grafana_auth)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
 /// Judges one live check against `stack`.
-pub(super) async fn evaluate(check: &Check, stack: &Stack, http: &reqwest::Client) -> Outcome {
+pub(super) async fn evaluate(check: &Check, stack: &Stack) -> Outcome {
     match check {
         Check::TargetUp { jobs } => match prometheus(stack) {
             Ok(client) => target_up(&client, jobs).await,
@@ -61,9 +66,9 @@ pub(super) async fn evaluate(check: &Check, stack: &Stack, http: &reqwest::Clien
         },
         Check::GrafanaDashboard { uid } => match &stack.grafana {
             None => Outcome::Skip(
-                "no --grafana URL given: add --grafana http://127.0.0.1:3000 and --grafana-token (or --grafana-user and --grafana-password) to grade the running stack".to_owned(),
+                "no --grafana URL given: add --grafana http://127.0.0.1:3000 and a login (PROMLAB_GRAFANA_TOKEN or --grafana-token-file; or PROMLAB_GRAFANA_PASSWORD or --grafana-password-file) to grade the running stack".to_owned(),
             ),
-            Some(url) => grafana_dashboard(http, url, &stack.grafana_auth, uid).await,
+            Some(url) => grafana_dashboard(url, stack, uid).await,
         },
         other => Outcome::Skip(format!("{} is not a live check", other.kind())),
     }
@@ -133,7 +138,8 @@ async fn notifications(url: &str, timeout: Duration, integration: &str, min_sent
     };
     match (sent, failed) {
         (None, _) => Outcome::Fail(format!(
-            "Alertmanager at {url} has no {integration} integration (alertmanager_notifications_total has no integration=\"{integration}\")"
+            "Alertmanager at {} has no {integration} integration (alertmanager_notifications_total has no integration=\"{integration}\")",
+            client.url()
         )),
         (Some(_), Some(failed)) if failed > 0.0 => Outcome::Fail(format!(
             "Alertmanager failed {failed} {integration} notifications (alertmanager_notifications_failed_total): see `docker compose logs alertmanager`"
@@ -147,39 +153,21 @@ async fn notifications(url: &str, timeout: Duration, integration: &str, min_sent
     }
 }
 
-async fn grafana_dashboard(
-    http: &reqwest::Client,
-    url: &str,
-    auth: &GrafanaAuth,
-    uid: &str,
-) -> Outcome {
-    let search = format!("{}/api/search?type=dash-db", url.trim_end_matches('/'));
-    let request = match auth {
-        GrafanaAuth::None => http.get(&search),
-        GrafanaAuth::Token(token) => http.get(&search).bearer_auth(token),
-        GrafanaAuth::Basic { user, password } => http.get(&search).basic_auth(user, Some(password)),
+async fn grafana_dashboard(url: &str, stack: &Stack, uid: &str) -> Outcome {
+    let client = match GrafanaClient::new(url, stack.grafana_auth.clone(), stack.timeout) {
+        Ok(client) => client,
+        Err(error) => return Outcome::Fail(error.to_string()),
     };
-    let text = match fetch(request).await {
-        Ok(text) => text,
-        Err(reason) => return Outcome::Fail(format!("Grafana at {url}: {reason}")),
+    let uids = match client.dashboard_uids().await {
+        Ok(uids) => uids,
+        Err(error) => return Outcome::Fail(error.to_string()),
     };
-    let dashboards: Vec<serde_json::Value> = match serde_json::from_str(&text) {
-        Ok(dashboards) => dashboards,
-        Err(error) => {
-            return Outcome::Fail(format!(
-                "Grafana at {url} answered something that is not its search API: {error}"
-            ));
-        }
-    };
-    let uids: Vec<&str> = dashboards
-        .iter()
-        .filter_map(|d| d["uid"].as_str())
-        .collect();
-    if uids.contains(&uid) {
+    if uids.iter().any(|found| found == uid) {
         Outcome::Pass(format!("Grafana has the dashboard {uid}"))
     } else {
         Outcome::Fail(format!(
-            "Grafana at {url} has no dashboard with uid {uid} (it has: {})",
+            "Grafana at {} has no dashboard with uid {uid} (it has: {})",
+            client.url(),
             if uids.is_empty() {
                 "none".to_owned()
             } else {
@@ -189,21 +177,79 @@ async fn grafana_dashboard(
     }
 }
 
-async fn fetch(request: reqwest::RequestBuilder) -> Result<String, String> {
-    let response = request.send().await.map_err(|error| {
-        format!("cannot be reached ({error}); is it running, and is the URL right?")
-    })?;
-    let status = response.status();
-    if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
-        return Err(format!(
-            "refused the credentials ({status}): give a valid --grafana-token or --grafana-user/--grafana-password"
-        ));
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::super::{Format, GradeConfig, LabSource, Target};
+    use super::*;
+    use crate::redact::Secret;
+
+    fn stack(grafana_auth: GrafanaAuth) -> Stack {
+        Stack {
+            prometheus: Some("http://u:pr0m-pass@127.0.0.1:9".to_owned()),
+            alertmanager: Some("https://u:am-pass@am.example".to_owned()),
+            grafana: Some("http://admin:gr4f-pass@127.0.0.1:9".to_owned()),
+            grafana_auth,
+            timeout: Duration::from_secs(1),
+        }
     }
-    if !status.is_success() {
-        return Err(format!("answered {status}"));
+
+    #[test]
+    fn the_grade_config_debug_shows_no_password_token_or_user_info() {
+        for auth in [
+            GrafanaAuth::Token(Secret::new("glsa_t0ken")),
+            GrafanaAuth::Basic {
+                user: "admin".to_owned(),
+                password: Secret::new("s3cret"),
+            },
+        ] {
+            let config = GradeConfig {
+                lab: LabSource::BuiltIn(3),
+                target: Target::Repo(PathBuf::from(".")),
+                stack: stack(auth),
+                format: Format::Text,
+                output: None,
+                reports: None,
+                jobs: 1,
+                colour: false,
+            };
+            let debug = format!("{config:?}");
+            for secret in ["glsa_t0ken", "s3cret", "pr0m-pass", "am-pass", "gr4f-pass"] {
+                assert!(!debug.contains(secret), "{secret} in {debug}");
+            }
+            assert!(debug.contains("http://***@127.0.0.1:9"), "{debug}");
+        }
     }
-    response
-        .text()
-        .await
-        .map_err(|error| format!("the answer broke off: {error}"))
+
+    #[tokio::test]
+    async fn a_failed_live_check_names_the_url_without_its_password() {
+        let stack = stack(GrafanaAuth::None);
+        let outcomes = [
+            evaluate(
+                &Check::PromQueryNonempty {
+                    query: "up".to_owned(),
+                },
+                &stack,
+            )
+            .await,
+            evaluate(
+                &Check::GrafanaDashboard {
+                    uid: "promlab-model".to_owned(),
+                },
+                &stack,
+            )
+            .await,
+        ];
+        for outcome in outcomes {
+            let Outcome::Fail(message) = &outcome else {
+                panic!("nothing listens on port 9: {outcome:?}");
+            };
+            assert!(message.contains("http://***@127.0.0.1:9"), "{message}");
+            assert!(
+                !message.contains("pr0m-pass") && !message.contains("gr4f-pass"),
+                "{message}"
+            );
+        }
+    }
 }

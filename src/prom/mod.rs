@@ -2,6 +2,7 @@
 //! plain series, with errors that name the URL and what to check; and what Prometheus says about
 //! itself (`status`: targets, Alertmanagers, rule groups, flags).
 
+pub(crate) mod http;
 mod status;
 
 pub use status::{AlertmanagerTarget, RuleGroup, Target};
@@ -12,6 +13,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::dataset::parse_value;
+use crate::redact::{self, Secret};
 
 /// The most points Prometheus returns per series in one range query (it refuses more).
 pub const MAX_POINTS: usize = 11_000;
@@ -37,11 +39,19 @@ pub struct Sample {
 /// Why a query failed.
 #[derive(Debug, thiserror::Error)]
 pub enum PromError {
-    /// The URL is not an `http://` URL (this build speaks plain HTTP: the lab's Prometheus does).
+    /// The URL is neither an `http://` nor an `https://` URL (its user info hidden).
     #[error(
-        "the Prometheus URL {url:?} is invalid: write it as http://HOST:PORT (e.g. http://prometheus:9090); https is not built into this binary"
+        "the Prometheus URL {url:?} is invalid: write it as {form} (e.g. http://prometheus:9090)",
+        form = http::URL_FORM
     )]
     InvalidUrl { url: String },
+    /// An `https://` URL on a machine without CA certificates to check the server's.
+    #[error("cannot set up https for Prometheus at {url}: {source}; {fix}", fix = http::NO_TRUST_STORE_FIX)]
+    Tls {
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
     /// Nothing answered, or the answer did not arrive in time.
     #[error(
         "Prometheus at {url} cannot be reached: {source}; is it running, and is the URL right?"
@@ -65,11 +75,23 @@ pub enum PromError {
 }
 
 /// A client for one Prometheus server.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct PromClient {
+    /// The URL requests go to (user info included: reqwest sends it as basic auth).
     base: String,
-    bearer_token: Option<String>,
+    /// The URL as logs and errors show it, user info hidden.
+    shown: String,
+    bearer_token: Option<Secret>,
     http: reqwest::Client,
+}
+
+impl std::fmt::Debug for PromClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PromClient")
+            .field("url", &self.shown)
+            .field("bearer_token", &self.bearer_token)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -148,43 +170,41 @@ fn api_time(millis: i64) -> String {
 }
 
 impl PromClient {
-    /// A client for `url` (`http://HOST:PORT`, a path prefix allowed), with an optional bearer token
-    /// and a per-request timeout.
+    /// A client for `url` (`http://HOST:PORT` or `https://HOST:PORT`, a path prefix allowed), with an
+    /// optional bearer token and a per-request timeout.
     pub fn new(
         url: &str,
         bearer_token: Option<String>,
         timeout: Duration,
     ) -> Result<Self, PromError> {
-        let base = url.trim_end_matches('/');
-        let valid = base.strip_prefix("http://").is_some_and(|rest| {
-            !rest.is_empty() && !rest.starts_with('/') && !rest.contains(char::is_whitespace)
-        });
-        if !valid {
-            return Err(PromError::InvalidUrl {
-                url: url.to_owned(),
-            });
-        }
-        let http = reqwest::Client::builder()
-            // Plain http only: no trust store is loaded, so the client builds in an image without
-            // CA certificates (rustls, pulled in by object_store's S3 client, would look for them).
-            .tls_certs_only(std::iter::empty())
-            .timeout(timeout)
-            .build()
-            .map_err(|source| PromError::Unreachable {
-                url: base.to_owned(),
-                source,
-            })?;
+        let base = http::base_url(url).ok_or_else(|| PromError::InvalidUrl {
+            url: redact::url(url),
+        })?;
+        let shown = redact::url(base);
+        let http = http::client(base, timeout).map_err(|source| PromError::Tls {
+            url: shown.clone(),
+            source: redact::reqwest_error(source),
+        })?;
         Ok(Self {
             base: base.to_owned(),
-            bearer_token,
+            shown,
+            bearer_token: bearer_token.map(Secret::new),
             http,
         })
     }
 
-    /// The server's URL, as configured.
+    /// The server's URL as configured, its user info hidden: for logs and messages.
     #[must_use]
     pub fn url(&self) -> &str {
-        &self.base
+        &self.shown
+    }
+
+    /// The error for a request that got no answer, nothing secret in it.
+    fn unreachable(&self, source: reqwest::Error) -> PromError {
+        PromError::Unreachable {
+            url: self.shown.clone(),
+            source: redact::reqwest_error(source),
+        }
     }
 
     /// The body of `GET path?params`, or the error Prometheus gave (its own message, e.g. a PromQL
@@ -198,23 +218,17 @@ impl PromClient {
         let url = format!("{}{path}", self.base);
         let mut request = self.http.get(&url).query(params);
         if let Some(token) = &self.bearer_token {
-            request = request.bearer_auth(token);
+            request = request.bearer_auth(token.expose());
         }
         let response = request
             .send()
             .await
-            .map_err(|source| PromError::Unreachable {
-                url: self.base.clone(),
-                source,
-            })?;
+            .map_err(|source| self.unreachable(source))?;
         let status = response.status();
         let body = response
             .bytes()
             .await
-            .map_err(|source| PromError::Unreachable {
-                url: self.base.clone(),
-                source,
-            })?;
+            .map_err(|source| self.unreachable(source))?;
         if status.is_success() {
             return Ok(body);
         }
@@ -227,7 +241,7 @@ impl PromClient {
             Err(_) => String::from_utf8_lossy(&body).chars().take(200).collect(),
         };
         Err(PromError::Refused {
-            url: self.base.clone(),
+            url: self.shown.clone(),
             query: query.to_owned(),
             status: status.as_u16(),
             message,
@@ -238,12 +252,12 @@ impl PromClient {
     fn data<'a, T: Deserialize<'a>>(&self, query: &str, body: &'a [u8]) -> Result<T, PromError> {
         let answer: Answer<T> =
             serde_json::from_slice(body).map_err(|error| PromError::Decode {
-                url: self.base.clone(),
+                url: self.shown.clone(),
                 problem: error.to_string(),
             })?;
         if answer.status != "success" {
             return Err(PromError::Refused {
-                url: self.base.clone(),
+                url: self.shown.clone(),
                 query: query.to_owned(),
                 status: 200,
                 message: format!(
@@ -254,7 +268,7 @@ impl PromClient {
             });
         }
         answer.data.ok_or_else(|| PromError::Decode {
-            url: self.base.clone(),
+            url: self.shown.clone(),
             problem: "a successful answer without data".to_owned(),
         })
     }
@@ -273,12 +287,12 @@ impl PromClient {
     fn decode(&self, data: Data, expected: &str) -> Result<Vec<RawSeries>, PromError> {
         if data.result_type != expected {
             return Err(PromError::Decode {
-                url: self.base.clone(),
+                url: self.shown.clone(),
                 problem: format!("expected a {expected}, got a {}", data.result_type),
             });
         }
         serde_json::from_value(data.result).map_err(|error| PromError::Decode {
-            url: self.base.clone(),
+            url: self.shown.clone(),
             problem: error.to_string(),
         })
     }
@@ -371,7 +385,7 @@ impl PromClient {
         let data: MatrixData<'_> = self.data(query, body)?;
         if data.result_type != "matrix" {
             return Err(PromError::Decode {
-                url: self.base.clone(),
+                url: self.shown.clone(),
                 problem: format!("expected a matrix, got a {}", data.result_type),
             });
         }
@@ -389,7 +403,7 @@ impl PromClient {
                 parse_value(text)
                     .map(|value| (millis(at), value))
                     .ok_or_else(|| PromError::Decode {
-                        url: self.base.clone(),
+                        url: self.shown.clone(),
                         problem: format!("{text:?} is not a sample value"),
                     })
             })
@@ -455,25 +469,63 @@ mod tests {
     }
 
     #[test]
-    fn only_plain_http_urls_are_accepted() {
+    fn http_and_https_urls_are_accepted_and_other_schemes_refused_with_the_fix() {
         let new = |url: &str| PromClient::new(url, None, Duration::from_secs(1));
         assert_eq!(
             new("http://prometheus:9090/").unwrap().url(),
             "http://prometheus:9090"
         );
+        assert_eq!(
+            new("https://prometheus.example:9090/prefix/")
+                .unwrap()
+                .url(),
+            "https://prometheus.example:9090/prefix"
+        );
         for bad in [
             "prometheus:9090",
-            "https://x:9090",
+            "ftp://x:9090",
             "http://",
             "http:///x",
             "http://a b",
         ] {
             let error = new(bad).unwrap_err().to_string();
             assert!(
-                error.contains("write it as http://HOST:PORT"),
+                error.contains("write it as http://HOST:PORT or https://HOST:PORT"),
                 "{bad}: {error}"
             );
         }
+    }
+
+    #[test]
+    fn user_info_and_tokens_never_show() {
+        let client = PromClient::new(
+            "http://u:p4ss@host:9090",
+            Some("t0ken".to_owned()),
+            Duration::from_secs(1),
+        )
+        .unwrap();
+        assert_eq!(client.url(), "http://***@host:9090");
+        let debug = format!("{client:?}");
+        assert!(
+            !debug.contains("p4ss") && !debug.contains("t0ken"),
+            "{debug}"
+        );
+        let error = PromClient::new("ftp://u:p4ss@host:9090", None, Duration::from_secs(1))
+            .unwrap_err()
+            .to_string();
+        assert!(!error.contains("p4ss"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_server_is_named_without_its_password() {
+        // Port 9 on loopback (discard): nothing listens, the request fails at once.
+        let client =
+            PromClient::new("http://u:p4ss@127.0.0.1:9", None, Duration::from_secs(1)).unwrap();
+        let error = client.query("up").await.unwrap_err();
+        let shown = format!("{error} {error:?} {:?}", std::error::Error::source(&error));
+        assert!(matches!(error, PromError::Unreachable { .. }), "{shown}");
+        assert!(!shown.contains("p4ss"), "{shown}");
+        assert!(shown.contains("http://***@127.0.0.1:9"), "{shown}");
     }
 
     #[test]

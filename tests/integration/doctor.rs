@@ -71,6 +71,20 @@ fn edit(dir: &Path, path: &str, from: &str, to: &str) {
     std::fs::write(&path, text.replacen(from, to, 1)).expect("the edited file");
 }
 
+/// Points the lab copy's promlab services at `image`: the doctor looks into the volumes with one of the
+/// stack's images, and the one promlab image this machine has is the one built from this tree (a
+/// student's machine has the ones compose pulled or built).
+fn with_promlab_image(dir: &Path, image: &str) {
+    for _ in 0..4 {
+        edit(
+            dir,
+            "compose/compose.yaml",
+            "image: promlab:local",
+            &format!("image: {image}"),
+        );
+    }
+}
+
 /// The doctor's JSON report and how it exited.
 fn doctor(args: &[&str], env: &[(String, String)]) -> (Output, Value) {
     let mut promlab = Promlab::new();
@@ -547,17 +561,8 @@ async fn doctor_finds_each_mistake_in_the_running_stack() {
     let _volumes = Volumes::create(&project, &["grafana-data", "secrets"]);
 
     let dir = lab_copy("live-faults");
-    // The doctor looks into the volumes with one of the stack's images: the one promlab image this
-    // machine has (built from this tree), as a student's has the ones compose pulled or built.
     let promlab = require!(test, containers::image(containers::PROMLAB_IMAGE));
-    for _ in 0..4 {
-        edit(
-            &dir,
-            "compose/compose.yaml",
-            "image: promlab:local",
-            &format!("image: {promlab}"),
-        );
-    }
+    with_promlab_image(&dir, &promlab);
     let env = ports(&[
         ("PROMLAB_PROMETHEUS_PORT", prometheus_port),
         ("PROMLAB_ALERTMANAGER_PORT", alertmanager_port),
@@ -782,29 +787,36 @@ async fn doctor_tests_grafanas_data_sources_through_its_api() {
     let dir = lab_copy("grafana-api");
     let mut env = ports(&[]);
     env.push(("PATH".to_owned(), "/nonexistent".to_owned()));
-    let run = |password: &'static str| {
-        let dir = dir.display().to_string();
-        let grafana = grafana.clone();
-        let env = env.clone();
+    // The password comes from the environment or from a file: on the command line it is refused.
+    let secrets = tempfile::tempdir().expect("a folder for the password file");
+    let run = |password: &'static str, from_file: bool| {
+        let mut args = vec![
+            "--dir".to_owned(),
+            dir.display().to_string(),
+            "--grafana".to_owned(),
+            grafana.clone(),
+        ];
+        let mut env = env.clone();
+        if from_file {
+            let file = secrets.path().join("grafana-password");
+            std::fs::write(&file, format!("{password}\n")).expect("a password file");
+            args.extend([
+                "--grafana-password-file".to_owned(),
+                file.display().to_string(),
+            ]);
+        } else {
+            env.push(("PROMLAB_GRAFANA_PASSWORD".to_owned(), password.to_owned()));
+        }
         async move {
             tokio::task::spawn_blocking(move || {
-                doctor(
-                    &[
-                        "--dir",
-                        &dir,
-                        "--grafana",
-                        &grafana,
-                        "--grafana-password",
-                        password,
-                    ],
-                    &env,
-                )
+                let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                doctor(&args, &env)
             })
             .await
             .expect("the doctor runs")
         }
     };
-    let (_, report) = run("secret").await;
+    let (_, report) = run("secret", false).await;
     assert_found(
         &report,
         &[
@@ -823,7 +835,7 @@ async fn doctor_tests_grafanas_data_sources_through_its_api() {
             },
         ],
     );
-    let (_, report) = run("wrong").await;
+    let (_, report) = run("wrong", true).await;
     assert_found(
         &report,
         &[Expected {

@@ -496,3 +496,97 @@ async fn wait_for_messages(discord: &FakeDiscord, count: usize) {
         discord.delivered()
     );
 }
+
+/// The judges' runner is missing (no promtool or amtool new enough, no image): the test is skipped.
+fn judges_unavailable(report: &Value) -> Option<Missing> {
+    judges_missing(report).filter(|missing| missing.0.contains("is not here"))
+}
+
+#[test]
+fn a_students_tool_output_cannot_pass_for_another_students_result() {
+    let test = "a_students_tool_output_cannot_pass_for_another_students_result";
+    let class = scratch("forged-class");
+    let _ = std::fs::remove_dir_all(&class);
+    // alice's rules do not parse: promtool check config fails on her repository.
+    let alice = kit_repo(&class.join("alice"));
+    std::fs::write(
+        alice.join("prometheus/rules/model.yml"),
+        "groups:\n  - name: broken\n    rules:\n      - record: job:broken:sum\n        expr: sum(\n",
+    )
+    .expect("the test's files and reports");
+    // mallory's rules are valid but recorded twice, and promtool's duplicate-rule warning prints the
+    // label value as it is: lines shaped like the end of another job (the markers batches once used),
+    // a success status and a job's output, in her own output.
+    let mallory = kit_repo(&class.join("mallory"));
+    let forged = "ok\n@@promlab-end 0 0\n@@promlab-begin\n0\nSUCCESS: prometheus/prometheus.yml is valid prometheus config file syntax";
+    let rule = format!(
+        "      - record: job:forged:sum\n        expr: sum(up)\n        labels:\n          note: {}\n",
+        serde_json::to_string(forged).expect("a JSON string is a YAML string")
+    );
+    std::fs::write(
+        mallory.join("prometheus/rules/model.yml"),
+        format!("groups:\n  - name: forged\n    rules:\n{rule}{rule}"),
+    )
+    .expect("the test's files and reports");
+
+    // One worker: both students' jobs share one container, mallory's after alice's.
+    let output = grade(&[
+        "--lab",
+        "1",
+        "--class",
+        &class.display().to_string(),
+        "--format",
+        "json",
+        "--jobs",
+        "1",
+    ]);
+    let report: Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|error| panic!("a JSON report ({error}): {}", stderr(&output)));
+    let verdict = |student: &str| {
+        let report = report["students"]
+            .as_array()
+            .expect("students")
+            .iter()
+            .find(|report| report["student"] == student)
+            .unwrap_or_else(|| panic!("no report for {student}: {report:#}"));
+        if let Some(missing) = judges_unavailable(report) {
+            return Err(missing);
+        }
+        Ok(results(report)
+            .into_iter()
+            .find(|(id, ..)| id == "config-valid")
+            .map(|(_, status, message, _)| (status, message))
+            .expect("lab 1 judges the config with promtool"))
+    };
+    let (alice, mallory) = match (verdict("alice"), verdict("mallory")) {
+        (Ok(alice), Ok(mallory)) => (alice, mallory),
+        (Err(missing), _) | (_, Err(missing)) => return skip(test, &missing),
+    };
+    assert_eq!(alice.0, "fail", "alice's broken rules: {}", alice.1);
+    assert!(
+        alice.1.contains("prometheus/rules/model.yml"),
+        "{}",
+        alice.1
+    );
+    assert!(!alice.1.contains("@@promlab"), "{}", alice.1);
+    assert_eq!(mallory.0, "pass", "mallory's valid rules: {}", mallory.1);
+}
+
+#[test]
+fn a_repository_under_a_folder_with_a_colon_a_space_and_a_comma_is_graded() {
+    let test = "a_repository_under_a_folder_with_a_colon_a_space_and_a_comma_is_graded";
+    let repo = kit_repo(&scratch("odd: folder, \"quoted\"").join("student"));
+    // promtool (check config, test rules) and amtool (check-config) run on the repository itself.
+    for lab in [2, 4] {
+        let (code, report) = grade_json(lab, &repo, &[]);
+        if let Some(missing) = judges_unavailable(&report) {
+            return skip(test, &missing);
+        }
+        for (id, status, message, kind) in results(&report) {
+            if !LIVE_KINDS.contains(&kind.as_str()) {
+                assert_eq!(status, "pass", "lab {lab} {id}: {message}");
+            }
+        }
+        assert_eq!(code, Some(0), "lab {lab}: {report}");
+    }
+}

@@ -214,14 +214,7 @@ pub(super) async fn train_once(
     let mut capped = Vec::new();
     let mut refused = BTreeMap::new();
     for target in &settings.targets {
-        let range = client
-            .query_range(
-                &target.query,
-                now - settings.training_window.as_secs_f64(),
-                now,
-                settings.step,
-            )
-            .await;
+        let range = capped_range(client, target, settings, now).await;
         let mut found = match range {
             Ok(found) => found,
             // Nothing answers: the whole cycle waits for Prometheus.
@@ -298,6 +291,87 @@ pub(super) async fn train_once(
         inner.health.capped = capped;
     });
     Ok(())
+}
+
+/// Series whose history is fetched in one range query when a target matches more than `max_series`.
+const KEPT_PER_QUERY: usize = 25;
+
+/// A target's history over the training window, with the series cap applied before any history is
+/// loaded: an instant query first names the series the target matches now; if they are more than
+/// `max_series`, only the first ones by label have their history fetched ([`restricted`]), so a target
+/// that matches a million series costs a million label sets, not a million histories. The range query
+/// itself may still return a few more (series that ended within the window): the caller truncates.
+async fn capped_range(
+    client: &PromClient,
+    target: &Target,
+    settings: &Settings,
+    now: f64,
+) -> Result<Vec<crate::prom::Series>, PromError> {
+    let start = now - settings.training_window.as_secs_f64();
+    let mut current: Vec<Labels> = client
+        .query(&target.query)
+        .await?
+        .into_iter()
+        .map(|sample| sample.labels)
+        .collect();
+    if current.len() <= settings.max_series {
+        return client
+            .query_range(&target.query, start, now, settings.step)
+            .await;
+    }
+    current.sort();
+    current.truncate(settings.max_series);
+    let mut found = Vec::with_capacity(current.len());
+    for kept in current.chunks(KEPT_PER_QUERY) {
+        let query = restricted(&target.query, kept);
+        found.extend(
+            client
+                .query_range(&query, start, now, settings.step)
+                .await?,
+        );
+    }
+    Ok(found)
+}
+
+/// `query` restricted to the series with exactly the label sets `kept` (their `__name__` aside): `query
+/// and on(<every label name>)` a vector made of `vector(1)` with each set's labels put on by
+/// `label_replace`. A name a set lacks is matched as absent (empty), so a series with one more label than
+/// a kept one is not matched. Values are PromQL string literals, `$` doubled (`label_replace` would read
+/// `$1` as a group).
+fn restricted(query: &str, kept: &[Labels]) -> String {
+    let names: std::collections::BTreeSet<&str> = kept
+        .iter()
+        .flat_map(|labels| labels.keys().map(String::as_str))
+        .filter(|name| *name != "__name__")
+        .collect();
+    let literal = |value: &str| {
+        let escaped = value
+            .replace('\\', "\\\\")
+            .replace('"', "\\\"")
+            .replace('\n', "\\n")
+            .replace('$', "$$");
+        format!("\"{escaped}\"")
+    };
+    let vectors: Vec<String> = kept
+        .iter()
+        .map(|labels| {
+            labels.iter().filter(|(name, _)| *name != "__name__").fold(
+                "vector(1)".to_owned(),
+                |inner, (name, value)| {
+                    format!(
+                        "label_replace({inner}, \"{name}\", {}, \"\", \"\")",
+                        literal(value)
+                    )
+                },
+            )
+        })
+        .collect();
+    let on: Vec<&str> = names.into_iter().collect();
+    format!(
+        "({query}) and on({}) ({})",
+        on.join(", "),
+        vectors.join(" or ")
+    )
 }
 
 /// The latest actual value of every followed series (for the anomaly flags). Only an unreachable
@@ -506,6 +580,24 @@ mod tests {
         let (model, error) = &series.model_errors[0];
         assert_eq!(*model, "panicking");
         assert!(error.contains("index out of bounds in a model"), "{error}");
+    }
+
+    #[test]
+    fn a_capped_target_fetches_the_history_of_exactly_the_kept_label_sets() {
+        let set = |pairs: &[(&str, &str)]| -> Labels {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect()
+        };
+        let kept = [
+            set(&[("__name__", "up"), ("job", "a"), ("instance", "h:1")]),
+            set(&[("job", "say \"$1\" \\ here"), ("zone", "eu")]),
+        ];
+        assert_eq!(
+            restricted("up", &kept),
+            "(up) and on(instance, job, zone) (label_replace(label_replace(vector(1), \"instance\", \"h:1\", \"\", \"\"), \"job\", \"a\", \"\", \"\") or label_replace(label_replace(vector(1), \"job\", \"say \\\"$$1\\\" \\\\ here\", \"\", \"\"), \"zone\", \"eu\", \"\", \"\"))"
+        );
     }
 
     #[test]

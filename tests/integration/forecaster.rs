@@ -2,10 +2,12 @@
 //! serves predictions that keep the source's labels (Prometheus scrapes them back), flags a spike as an
 //! anomaly, shows its forecasts in a browser, and rides out Prometheus going down.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::Duration;
 
 use promlab::mock::Scenario;
+use serde_json::Value;
 
 use crate::require;
 use crate::support::binary::{Promlab, Serving};
@@ -537,4 +539,109 @@ fn nab_score_reproduces_the_published_numenta_htm_score() {
         said.contains("no windows for \"artificialNoAnomaly/"),
         "{said}"
     );
+}
+
+/// A target that matches more series than `max_series`, whose series carry a `model` label (as an ML
+/// lab's do): the forecaster follows exactly the first ones by label, and what it serves keeps the
+/// source's `model` as `exported_model`, so Prometheus keeps scraping it (a label named twice would
+/// make it refuse the whole scrape).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_capped_target_with_a_model_label_is_followed_and_scraped_whole() {
+    let test = "a_capped_target_with_a_model_label_is_followed_and_scraped_whole";
+    let prometheus_port = free_port();
+    let config = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("forecaster-capped.yaml");
+    // Prometheus' own query-duration summary: one series per slice and quantile, a dozen.
+    let query = "prometheus_engine_query_duration_seconds";
+    std::fs::write(
+        &config,
+        format!(
+            "targets: [{{query: {query}}}]\nstep: 1s\ntraining_window: 1m\nretrain_interval: 2s\n\
+             horizon: 30s\nmin_points: 10\nmax_series: 3\nmodels: [seasonal_naive, fourier]\n"
+        ),
+    )
+    .unwrap();
+    let forecaster = Promlab::new()
+        .args(["forecast", "--listen", "127.0.0.1:0"])
+        .args(["--config", &config.display().to_string()])
+        .args([
+            "--prometheus-url",
+            &format!("http://127.0.0.1:{prometheus_port}"),
+        ])
+        .serve();
+    let scrape = format!(
+        "global:\n  scrape_interval: 1s\nscrape_configs:\n\
+         \x20 - job_name: prometheus\n    static_configs:\n\
+         \x20     - targets: ['127.0.0.1:{prometheus_port}']\n        labels: {{model: resnet}}\n\
+         \x20 - job_name: forecaster\n    honor_labels: true\n    static_configs: [{{targets: ['{}']}}]\n",
+        forecaster.address
+    );
+    let prometheus = require!(
+        test,
+        Prometheus::start_with(prometheus_port, &scrape, &[]).await
+    );
+    // The first three label sets by label, as the forecaster serves them: no __name__, plus `metric`,
+    // the source's `model` kept as `exported_model`.
+    let expected = async || {
+        let current = prometheus
+            .wait_for(query, Duration::from_secs(30), |result| result.len() > 3)
+            .await;
+        let mut sources: Vec<BTreeMap<String, String>> = current
+            .iter()
+            .map(|series| serde_json::from_value(series["metric"].clone()).expect("labels"))
+            .collect();
+        sources.sort();
+        sources.truncate(3);
+        let mut served: Vec<BTreeMap<String, String>> = sources
+            .into_iter()
+            .map(|mut labels| {
+                labels.remove("__name__");
+                let model = labels.remove("model").expect("the static label");
+                labels.insert("exported_model".to_owned(), model);
+                labels.insert("metric".to_owned(), query.to_owned());
+                labels
+            })
+            .collect();
+        served.sort();
+        served
+    };
+    let followed = async || {
+        let answer: Value = reqwest::get(forecaster.url("/api/forecasts"))
+            .await
+            .expect("the forecaster answers")
+            .json()
+            .await
+            .expect("JSON");
+        let mut series: Vec<BTreeMap<String, String>> = answer["series"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|series| serde_json::from_value(series["labels"].clone()).expect("labels"))
+            .collect();
+        series.sort();
+        series
+    };
+    // Prometheus' own series appear as it starts answering queries: wait until both sides agree.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let (want, have) = (expected().await, followed().await);
+        if want == have {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the forecaster follows {have:#?}, not the first three by label {want:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+
+    // Scraped whole, with the holdout errors (`model` is the forecaster's own label there).
+    prometheus
+        .wait_for(
+            r#"forecaster_holdout_smape_percent{exported_model="resnet", model="fourier"}"#,
+            Duration::from_secs(90),
+            |result| result.len() == 3,
+        )
+        .await;
+    let up = prometheus.query(r#"up{job="forecaster"}"#).await;
+    assert_eq!(up[0]["value"][1], "1", "{up:?}");
 }

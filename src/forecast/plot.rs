@@ -13,6 +13,9 @@ use crate::fs::{WriteOptions, write_bytes_atomically};
 use super::backtest::{BacktestError, Score};
 use super::history::History;
 
+/// The last second of the year 9999, in unix seconds: the last date RFC 3339 can write.
+const LAST_DATE: f64 = 253_402_300_799.0;
+
 const SIZE: (u32, u32) = (1200, 560);
 const COLOURS: [RGBColor; 7] = [
     RGBColor(0x09, 0x69, 0xda),
@@ -144,8 +147,12 @@ pub(super) fn draw(
             .configure_mesh()
             .x_labels(6)
             .x_label_formatter(&|x| {
+                // RFC 3339 has four-digit years: past 9999 (a forecast beyond the last date), seconds.
+                if !(0.0..=LAST_DATE).contains(x) {
+                    return format!("{x:.0}");
+                }
                 #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-                let at = UNIX_EPOCH + Duration::from_secs(x.max(0.0) as u64);
+                let at = UNIX_EPOCH + Duration::from_secs(*x as u64);
                 humantime::format_rfc3339_seconds(at)
                     .to_string()
                     .replace('T', " ")

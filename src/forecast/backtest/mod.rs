@@ -185,6 +185,11 @@ pub fn read_csv(path: &Path) -> Result<Vec<(f64, f64)>, BacktestError> {
             .split_once(',')
             .ok_or_else(|| bad(format!("{line:?} has no comma")))?;
         let at = parse_time(at.trim()).ok_or_else(|| bad(format!("{at:?} is not a timestamp")))?;
+        if !(0.0..=LAST_TIMESTAMP).contains(&at) {
+            return Err(bad(format!(
+                "{at} is not a time between 1970 and 9999 in unix seconds (milliseconds? divide by 1000)"
+            )));
+        }
         let value: f64 = value
             .trim()
             .parse()
@@ -194,6 +199,10 @@ pub fn read_csv(path: &Path) -> Result<Vec<(f64, f64)>, BacktestError> {
     points.sort_by(|a, b| a.0.total_cmp(&b.0));
     Ok(points)
 }
+
+/// The last second of the year 9999 in unix seconds: a backtest's times lie between 1970 and then, so
+/// every date and step it prints can be printed.
+const LAST_TIMESTAMP: f64 = 253_402_300_799.0;
 
 /// A time as unix seconds: unix seconds, RFC 3339 (`2014-07-01 00:30:00`, UTC when no offset), `now`, or
 /// `now-DURATION` (`now-6h`).
@@ -557,8 +566,10 @@ pub(super) async fn run(config: &BacktestConfig) -> Result<Report, BacktestError
 impl std::fmt::Display for Report {
     /// A Markdown table, the baseline's sMAPE as the reference.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let step =
-            humantime::format_duration(std::time::Duration::from_secs_f64(self.step_seconds));
+        let step = std::time::Duration::try_from_secs_f64(self.step_seconds).map_or_else(
+            |_| format!("{} s", self.step_seconds),
+            |step| humantime::format_duration(step).to_string(),
+        );
         writeln!(
             f,
             "Backtest of {}: {} points every {step}, season {} steps; {} origins, {} steps ahead, {}% intervals.\n",
@@ -810,6 +821,134 @@ mod tests {
         assert!(
             parse_time("2014-10-30 15:30:00.000000").is_some(),
             "NAB's window times"
+        );
+    }
+
+    /// Seeded mutations of a small valid CSV (absurd and duplicate timestamps, huge, tiny and
+    /// non-finite values, cut and doubled lines, random bytes): the backtest, its report, its plot and
+    /// its forecasts file never panic; each input either scores or gives a typed error. Like the TSDB
+    /// reader's, 400 cases per run; `bash bench/fuzz-backtest.sh CASES SEED` for long runs.
+    #[test]
+    fn mutated_csv_files_never_panic_the_backtest() {
+        let number = |name: &str, default: u64| {
+            std::env::var(name)
+                .ok()
+                .and_then(|text| text.parse().ok())
+                .unwrap_or(default)
+        };
+        let cases = number("PROMLAB_BACKTEST_FUZZ_CASES", 400);
+        let first = number("PROMLAB_BACKTEST_FUZZ_SEED", 0);
+        let dir = tempfile::tempdir().expect("a scratch folder");
+        let weird = [
+            "1e308",
+            "-1e308",
+            "NaN",
+            "inf",
+            "-inf",
+            "0",
+            "-1",
+            "1e-300",
+            "99999999999999999999",
+            "18446744073709551616",
+            "2014-07-01 00:30:00",
+            "9999-12-31T23:59:59Z",
+            "now",
+            "now-1y",
+            "",
+            ",",
+            "1e19",
+            "-9223372036854775808",
+            "1400000000",
+            "1400000000.5",
+        ];
+        // Values that parse but are no ordinary measurement.
+        let numbers = [
+            "1e308", "-1e308", "NaN", "inf", "-inf", "0", "-0", "1e-300", "1e19",
+        ];
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("a runtime");
+        let mut failures = Vec::new();
+        let (mut scored, mut refused) = (0, 0);
+        for seed in first..first + cases {
+            let mut random = StdRng::seed_from_u64(seed);
+            // One case in four: every timestamp at an absurd scale or sign (steps of 1e19 s and more).
+            let scale = if seed % 4 == 0 {
+                [1e9, 1e11, 1e15, -1.0, 1e-9, 1e-3][random.random_range(0..6)]
+            } else {
+                1.0
+            };
+            let mut lines: Vec<String> = (0..48)
+                .map(|i| {
+                    let at = (1_400_000_000.0 + 300.0 * f64::from(i)) * scale;
+                    format!("{at},{}", 0.5 + 0.1 * f64::from(i % 7))
+                })
+                .collect();
+            for _ in 0..random.random_range(1..6) {
+                let at = random.random_range(0..lines.len());
+                let word = weird[random.random_range(0..weird.len())];
+                match random.random_range(0..10) {
+                    0 => lines[at] = format!("{word},0.5"),
+                    1..=4 => {
+                        let stamp = lines[at].split(',').next().unwrap_or_default().to_owned();
+                        let value = numbers[random.random_range(0..numbers.len())];
+                        lines[at] = format!("{stamp},{value}");
+                    }
+                    5 => {
+                        let other = random.random_range(0..lines.len());
+                        lines.swap(at, other);
+                    }
+                    2 => {
+                        let line = lines[at].clone();
+                        lines.insert(at, line);
+                    }
+                    3 => {
+                        let keep = random.random_range(0..=lines[at].len());
+                        let cut: String = lines[at].chars().take(keep).collect();
+                        lines[at] = cut;
+                    }
+                    4 => lines.truncate(at.max(1)),
+                    _ => {
+                        let mut bytes = lines[at].clone().into_bytes();
+                        if !bytes.is_empty() {
+                            let i = random.random_range(0..bytes.len());
+                            bytes[i] = random.random();
+                        }
+                        lines[at] = String::from_utf8_lossy(&bytes).into_owned();
+                    }
+                }
+            }
+            let csv = dir.path().join(format!("case-{seed}.csv"));
+            std::fs::write(&csv, lines.join("\n")).expect("the case written");
+            let config = BacktestConfig {
+                source: BacktestSource::Csv(csv),
+                horizon: 3,
+                origins: 2,
+                train: 24,
+                plot: Some(dir.path().join(format!("case-{seed}.svg"))),
+                forecasts: Some(dir.path().join(format!("case-{seed}.forecasts.csv"))),
+                ..config(vec![ModelKind::SeasonalNaive, ModelKind::Fourier])
+            };
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                runtime
+                    .block_on(run(&config))
+                    .map(|report| report.to_string())
+            }));
+            match outcome {
+                Err(_) => failures.push(seed),
+                Ok(Ok(_)) => scored += 1,
+                Ok(Err(_)) => refused += 1,
+            }
+        }
+        assert!(failures.is_empty(), "these seeds panicked: {failures:?}");
+        // Both ways are exercised: a mutation that always broke (or never broke) the file tests little.
+        eprintln!(
+            "backtest fuzz: seeds {first}..{}: {scored} scored, {refused} refused",
+            first + cases
+        );
+        assert!(
+            scored > cases / 10 && refused > cases / 10,
+            "{scored} scored, {refused} refused"
         );
     }
 }

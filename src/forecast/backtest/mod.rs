@@ -824,21 +824,8 @@ mod tests {
         );
     }
 
-    /// Seeded mutations of a small valid CSV (absurd and duplicate timestamps, huge, tiny and
-    /// non-finite values, cut and doubled lines, random bytes): the backtest, its report, its plot and
-    /// its forecasts file never panic; each input either scores or gives a typed error. Like the TSDB
-    /// reader's, 400 cases per run; `bash bench/fuzz-backtest.sh CASES SEED` for long runs.
-    #[test]
-    fn mutated_csv_files_never_panic_the_backtest() {
-        let number = |name: &str, default: u64| {
-            std::env::var(name)
-                .ok()
-                .and_then(|text| text.parse().ok())
-                .unwrap_or(default)
-        };
-        let cases = number("PROMLAB_BACKTEST_FUZZ_CASES", 400);
-        let first = number("PROMLAB_BACKTEST_FUZZ_SEED", 0);
-        let dir = tempfile::tempdir().expect("a scratch folder");
+    /// The CSV of fuzzing case `seed`: 48 points every five minutes, some mutated (see the test).
+    fn mutated_csv(seed: u64) -> String {
         let weird = [
             "1e308",
             "-1e308",
@@ -865,61 +852,79 @@ mod tests {
         let numbers = [
             "1e308", "-1e308", "NaN", "inf", "-inf", "0", "-0", "1e-300", "1e19",
         ];
+        let mut random = StdRng::seed_from_u64(seed);
+        // One case in four: every timestamp at an absurd scale or sign (steps of 1e19 s and more).
+        let scale = if seed.is_multiple_of(4) {
+            [1e9, 1e11, 1e15, -1.0, 1e-9, 1e-3][random.random_range(0..6)]
+        } else {
+            1.0
+        };
+        let mut lines: Vec<String> = (0..48)
+            .map(|i| {
+                let at = (1_400_000_000.0 + 300.0 * f64::from(i)) * scale;
+                format!("{at},{}", 0.5 + 0.1 * f64::from(i % 7))
+            })
+            .collect();
+        for _ in 0..random.random_range(1..6) {
+            let at = random.random_range(0..lines.len());
+            let word = weird[random.random_range(0..weird.len())];
+            match random.random_range(0..11) {
+                0 => lines[at] = format!("{word},0.5"),
+                1..=4 => {
+                    let stamp = lines[at].split(',').next().unwrap_or_default().to_owned();
+                    let value = numbers[random.random_range(0..numbers.len())];
+                    lines[at] = format!("{stamp},{value}");
+                }
+                5 => {
+                    let other = random.random_range(0..lines.len());
+                    lines.swap(at, other);
+                }
+                6 => {
+                    let line = lines[at].clone();
+                    lines.insert(at, line);
+                }
+                7 => {
+                    let keep = random.random_range(0..=lines[at].len());
+                    let cut: String = lines[at].chars().take(keep).collect();
+                    lines[at] = cut;
+                }
+                8 => lines.truncate(at.max(1)),
+                _ => {
+                    let mut bytes = lines[at].clone().into_bytes();
+                    if !bytes.is_empty() {
+                        let i = random.random_range(0..bytes.len());
+                        bytes[i] = random.random();
+                    }
+                    lines[at] = String::from_utf8_lossy(&bytes).into_owned();
+                }
+            }
+        }
+        lines.join("\n")
+    }
+
+    /// Seeded mutations of a small valid CSV (absurd and duplicate timestamps, huge, tiny and
+    /// non-finite values, cut and doubled lines, random bytes): the backtest, its report, its plot and
+    /// its forecasts file never panic; each input either scores or gives a typed error. Like the TSDB
+    /// reader's, 400 cases per run; `bash bench/fuzz-backtest.sh CASES SEED` for long runs.
+    #[test]
+    fn mutated_csv_files_never_panic_the_backtest() {
+        let number = |name: &str, default: u64| {
+            std::env::var(name)
+                .ok()
+                .and_then(|text| text.parse().ok())
+                .unwrap_or(default)
+        };
+        let cases = number("PROMLAB_BACKTEST_FUZZ_CASES", 400);
+        let first = number("PROMLAB_BACKTEST_FUZZ_SEED", 0);
+        let dir = tempfile::tempdir().expect("a scratch folder");
         let runtime = tokio::runtime::Builder::new_current_thread()
             .build()
             .expect("a runtime");
         let mut failures = Vec::new();
         let (mut scored, mut refused) = (0, 0);
         for seed in first..first + cases {
-            let mut random = StdRng::seed_from_u64(seed);
-            // One case in four: every timestamp at an absurd scale or sign (steps of 1e19 s and more).
-            let scale = if seed % 4 == 0 {
-                [1e9, 1e11, 1e15, -1.0, 1e-9, 1e-3][random.random_range(0..6)]
-            } else {
-                1.0
-            };
-            let mut lines: Vec<String> = (0..48)
-                .map(|i| {
-                    let at = (1_400_000_000.0 + 300.0 * f64::from(i)) * scale;
-                    format!("{at},{}", 0.5 + 0.1 * f64::from(i % 7))
-                })
-                .collect();
-            for _ in 0..random.random_range(1..6) {
-                let at = random.random_range(0..lines.len());
-                let word = weird[random.random_range(0..weird.len())];
-                match random.random_range(0..10) {
-                    0 => lines[at] = format!("{word},0.5"),
-                    1..=4 => {
-                        let stamp = lines[at].split(',').next().unwrap_or_default().to_owned();
-                        let value = numbers[random.random_range(0..numbers.len())];
-                        lines[at] = format!("{stamp},{value}");
-                    }
-                    5 => {
-                        let other = random.random_range(0..lines.len());
-                        lines.swap(at, other);
-                    }
-                    2 => {
-                        let line = lines[at].clone();
-                        lines.insert(at, line);
-                    }
-                    3 => {
-                        let keep = random.random_range(0..=lines[at].len());
-                        let cut: String = lines[at].chars().take(keep).collect();
-                        lines[at] = cut;
-                    }
-                    4 => lines.truncate(at.max(1)),
-                    _ => {
-                        let mut bytes = lines[at].clone().into_bytes();
-                        if !bytes.is_empty() {
-                            let i = random.random_range(0..bytes.len());
-                            bytes[i] = random.random();
-                        }
-                        lines[at] = String::from_utf8_lossy(&bytes).into_owned();
-                    }
-                }
-            }
             let csv = dir.path().join(format!("case-{seed}.csv"));
-            std::fs::write(&csv, lines.join("\n")).expect("the case written");
+            std::fs::write(&csv, mutated_csv(seed)).expect("the case written");
             let config = BacktestConfig {
                 source: BacktestSource::Csv(csv),
                 horizon: 3,

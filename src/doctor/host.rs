@@ -117,7 +117,7 @@ async fn is_own_service(service: &Service, port: u16, timeout: Duration) -> bool
     let Some((path, marker)) = signature(&service.name) else {
         return false;
     };
-    let Ok(client) = reqwest::Client::builder().timeout(timeout).build() else {
+    let Ok(client) = crate::prom::http::client("http://127.0.0.1", timeout) else {
         return false;
     };
     match client
@@ -511,7 +511,7 @@ fn judge_volume(real: &str, image: &str, need: &VolumeNeeds, stats: &Stats, repo
                 service,
                 format!("the webhook URL file {container_path} (in volume {real}) is empty"),
                 "Alertmanager reads the Discord webhook URL from it: an empty URL fails every notification",
-                "run the secrets service again: docker compose -f compose/compose.yaml up -d secrets (with DISCORD_WEBHOOK_URL=… for your Discord), check its logs (docker compose -f compose/compose.yaml logs secrets), then docker compose -f compose/compose.yaml restart alertmanager".to_owned(),
+                "run the secrets service again: docker compose -f compose/compose.yaml up -d secrets (for your Discord, its URL in secrets/discord_webhook_url), check its logs (docker compose -f compose/compose.yaml logs secrets), then docker compose -f compose/compose.yaml restart alertmanager".to_owned(),
             ),
             Some(_) => report.ok(
                 "webhook-file-missing",

@@ -140,7 +140,8 @@ impl Default for FourierSection {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
     pub prometheus_url: String,
-    pub bearer_token: Option<String>,
+    /// Read from `prometheus.bearer_token_file`; its `Debug` shows nothing.
+    pub bearer_token: Option<crate::redact::Secret>,
     pub timeout: Duration,
     pub targets: Vec<Target>,
     pub training_window: Duration,
@@ -302,15 +303,14 @@ impl ForecastFile {
             None => None,
         };
         let bearer_token = match &self.prometheus.bearer_token_file {
-            Some(file) => Some(
+            Some(file) => Some(crate::redact::Secret::new(
                 std::fs::read_to_string(file)
                     .map_err(|source| ConfigError::Read {
                         path: file.display().to_string(),
                         source,
                     })?
-                    .trim()
-                    .to_owned(),
-            ),
+                    .trim(),
+            )),
             None => None,
         };
         Ok(Settings {

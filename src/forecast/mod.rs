@@ -103,7 +103,10 @@ pub async fn run(
     let settings = Arc::new(settings(config)?);
     let client = PromClient::new(
         &settings.prometheus_url,
-        settings.bearer_token.clone(),
+        settings
+            .bearer_token
+            .clone()
+            .map(crate::redact::Secret::into_inner),
         settings.timeout,
     )?;
     let listener = tokio::net::TcpListener::bind(config.listen)
@@ -117,7 +120,7 @@ pub async fn run(
     state.write(|inner| inner.health.started = trainer::unix_now());
     tracing::info!(
         %address,
-        prometheus = %settings.prometheus_url,
+        prometheus = %crate::redact::url(&settings.prometheus_url),
         targets = settings.targets.len(),
         models = ?settings.models.iter().map(|kind| kind.name()).collect::<Vec<_>>(),
         "forecaster listening on http://{address}/"

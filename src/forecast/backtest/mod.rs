@@ -24,7 +24,7 @@ pub enum BacktestSource {
     /// One series of a range query.
     Prometheus {
         url: String,
-        bearer_token: Option<String>,
+        bearer_token: Option<crate::redact::Secret>,
         query: String,
         /// Unix seconds.
         start: f64,
@@ -37,7 +37,9 @@ impl std::fmt::Display for BacktestSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Csv(path) => write!(f, "{}", path.display()),
-            Self::Prometheus { url, query, .. } => write!(f, "{query} from {url}"),
+            Self::Prometheus { url, query, .. } => {
+                write!(f, "{query} from {}", crate::redact::url(url))
+            }
         }
     }
 }
@@ -487,7 +489,11 @@ async fn read_range(source: &BacktestSource) -> Result<Vec<(f64, f64)>, Backtest
             humantime::format_duration(*step)
         )));
     }
-    let client = PromClient::new(url, bearer_token.clone(), Duration::from_secs(60))?;
+    let client = PromClient::new(
+        url,
+        bearer_token.clone().map(crate::redact::Secret::into_inner),
+        Duration::from_secs(60),
+    )?;
     let mut series = client.query_range(query, *start, *end, *step).await?;
     match series.len() {
         1 => Ok(series.remove(0).points),

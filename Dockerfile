@@ -15,7 +15,11 @@ COPY --from=certs /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certifica
 RUN mkdir -p /var/lib/promlab && chown 10001:10001 /var/lib/promlab
 # Not root: an unprivileged uid with no login.
 USER 10001:10001
-ENV PROMLAB_LISTEN=0.0.0.0:5000
+# The servers bind 127.0.0.1 by default on a host; in a container they must take connections from the
+# other containers and from published ports: every interface, each on its usual port.
+ENV PROMLAB_LISTEN=0.0.0.0:5000 \
+    PROMLAB_SINK_LISTEN=0.0.0.0:8080 \
+    PROMLAB_FORECAST_LISTEN=0.0.0.0:8000
 EXPOSE 5000
 STOPSIGNAL SIGTERM
 # `promlab probe` GETs /healthz on the port of PROMLAB_LISTEN: no curl needed in the image.

@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 pub use model::{HISTORY_LEN, Model, Point};
-pub use router::{ApiError, router};
+pub use router::{ApiError, SCENARIO_BODY_MAX, router};
 pub use scenario::{DRIFT_DURATION, SINE_PERIOD, SPIKE_FLOOR, Scenario, UnknownScenario};
 pub use state::MockState;
 

@@ -6,15 +6,21 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::Router;
-use axum::extract::State;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::model::Point;
 use super::{MockState, Scenario, UnknownScenario};
 use crate::metrics::Format;
+use crate::serve::{self, CrossSite};
+
+/// The largest `PUT /scenario` body: the longest name is 8 bytes, `{"scenario":"flatline"}` 23; 1 KiB
+/// leaves room for whitespace and refuses anything else before it is read into memory (`413`).
+pub const SCENARIO_BODY_MAX: usize = 1024;
 
 /// The mock's routes over its state.
 pub fn router(state: MockState) -> Router {
@@ -22,7 +28,12 @@ pub fn router(state: MockState) -> Router {
         .route("/", get(page))
         .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))
-        .route("/scenario", get(current_scenario).put(switch_scenario))
+        .route(
+            "/scenario",
+            get(current_scenario)
+                .put(switch_scenario)
+                .layer(DefaultBodyLimit::max(SCENARIO_BODY_MAX)),
+        )
         .route("/api/state", get(api_state))
         .with_state(state)
 }
@@ -33,12 +44,29 @@ pub enum ApiError {
     /// `PUT /scenario` named no known scenario.
     #[error(transparent)]
     UnknownScenario(#[from] UnknownScenario),
+    /// `PUT /scenario` from another site's page, or from a browser without a JSON body.
+    #[error(transparent)]
+    CrossSite(#[from] CrossSite),
+    /// A JSON body that is neither a name nor `{"scenario": name}`.
+    #[error(
+        "the JSON body is not a scenario: send \"spike\" or {{\"scenario\": \"spike\"}} ({reason})"
+    )]
+    InvalidJson {
+        /// serde's explanation.
+        reason: String,
+    },
+    /// A plain body that is not UTF-8 text.
+    #[error("the body is not UTF-8 text: send a scenario name such as spike")]
+    NotText,
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = match &self {
-            Self::UnknownScenario(_) => StatusCode::BAD_REQUEST,
+        let status = match self {
+            Self::CrossSite(refused) => return refused.into_response(),
+            Self::UnknownScenario(_) | Self::InvalidJson { .. } | Self::NotText => {
+                StatusCode::BAD_REQUEST
+            }
         };
         tracing::warn!(error = %self, "request refused");
         (status, format!("{self}\n")).into_response()
@@ -64,8 +92,35 @@ async fn current_scenario(State(state): State<MockState>) -> String {
     format!("{}\n", state.with_model(super::Model::scenario))
 }
 
-async fn switch_scenario(State(state): State<MockState>, body: String) -> Result<String, ApiError> {
-    let scenario: Scenario = body.parse()?;
+/// A JSON `PUT /scenario` body: `"spike"` or `{"scenario": "spike"}`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum ScenarioBody {
+    Name(String),
+    Object { scenario: String },
+}
+
+/// Switches the scenario. The body is a name, as plain text (`curl --data spike`) or JSON (what the
+/// page sends); see [`serve::check_same_site`] for who may send which.
+async fn switch_scenario(
+    State(state): State<MockState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<String, ApiError> {
+    serve::check_same_site(&headers, true)?;
+    let name = if serve::is_json(&headers) {
+        match serde_json::from_slice(&body) {
+            Ok(ScenarioBody::Name(name) | ScenarioBody::Object { scenario: name }) => name,
+            Err(error) => {
+                return Err(ApiError::InvalidJson {
+                    reason: error.to_string(),
+                });
+            }
+        }
+    } else {
+        String::from_utf8(body.to_vec()).map_err(|_| ApiError::NotText)?
+    };
+    let scenario: Scenario = name.parse()?;
     let previous = state.switch(scenario);
     tracing::info!(from = %previous, to = %scenario, "scenario switched");
     Ok(format!("{scenario}\n"))
@@ -245,6 +300,90 @@ mod tests {
             body,
             "unknown scenario \"chaos\": choose one of steady, spike, drift, flatline, sine\n"
         );
+        assert_eq!(state.with_model(Model::scenario), Scenario::Steady);
+    }
+
+    fn put(body: &str, headers: &[(header::HeaderName, &str)]) -> Request<Body> {
+        let mut request = Request::put("/scenario").header(header::HOST, "localhost:5000");
+        for (name, value) in headers {
+            request = request.header(name, *value);
+        }
+        request.body(Body::from(body.to_owned())).unwrap()
+    }
+
+    #[tokio::test]
+    async fn curl_and_the_page_switch_scenarios_in_their_own_ways() {
+        let (app, state) = app();
+        let form = (header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        let json = (header::CONTENT_TYPE, "application/json");
+        let own_page = (header::ORIGIN, "http://localhost:5000");
+        for (body, headers, expected) in [
+            ("spike", vec![form.clone()], "spike\n"),
+            ("drift", vec![], "drift\n"),
+            ("\"sine\"", vec![json.clone()], "sine\n"),
+            (
+                "{\"scenario\": \"flatline\"}",
+                vec![json.clone(), own_page.clone()],
+                "flatline\n",
+            ),
+        ] {
+            let (status, _, answer) = send(app.clone(), put(body, &headers)).await;
+            assert_eq!(
+                (status, answer.as_str()),
+                (StatusCode::OK, expected),
+                "{body}"
+            );
+        }
+        assert_eq!(state.with_model(Model::scenario), Scenario::Flatline);
+    }
+
+    #[tokio::test]
+    async fn cross_site_and_browser_form_switches_are_refused() {
+        let (app, state) = app();
+        let json = (header::CONTENT_TYPE, "application/json");
+        let form = (header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        for (body, headers, expected, says) in [
+            (
+                "\"spike\"",
+                vec![json.clone(), (header::ORIGIN, "http://evil.example")],
+                StatusCode::FORBIDDEN,
+                "Origin \"http://evil.example\" is not this server",
+            ),
+            (
+                "spike",
+                vec![form.clone(), (header::ORIGIN, "null")],
+                StatusCode::FORBIDDEN,
+                "cross-site request refused",
+            ),
+            (
+                "spike",
+                vec![form, (header::ORIGIN, "http://localhost:5000")],
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "must send Content-Type: application/json",
+            ),
+            (
+                "{\"name\": 1}",
+                vec![json],
+                StatusCode::BAD_REQUEST,
+                "the JSON body is not a scenario",
+            ),
+        ] {
+            let (status, _, answer) = send(app.clone(), put(body, &headers)).await;
+            assert_eq!(status, expected, "{body} {headers:?}: {answer}");
+            assert!(answer.contains(says), "{answer}");
+        }
+        assert_eq!(state.with_model(Model::scenario), Scenario::Steady);
+    }
+
+    #[tokio::test]
+    async fn a_scenario_body_over_the_limit_is_refused_unread_and_not_echoed_whole() {
+        let (app, state) = app();
+        let (status, _, _) = send(app.clone(), put(&"x".repeat(SCENARIO_BODY_MAX + 1), &[])).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+        let (status, _, answer) = send(app, put(&"y".repeat(SCENARIO_BODY_MAX), &[])).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(answer.contains("… (1024 bytes)"), "{answer}");
+        assert!(answer.len() < 200, "{answer}");
         assert_eq!(state.with_model(Model::scenario), Scenario::Steady);
     }
 

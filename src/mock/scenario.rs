@@ -30,9 +30,13 @@ pub const SPIKE_FLOOR: f64 = 0.92;
 
 /// A scenario name that is not one of [`Scenario::ALL`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown scenario {name:?}: choose one of {}", Scenario::names())]
+#[error(
+    "unknown scenario {}: choose one of {}",
+    crate::serve::quote(name),
+    Scenario::names()
+)]
 pub struct UnknownScenario {
-    /// The name that was given.
+    /// The name that was given (shown [quoted briefly](crate::serve::quote): it may be a whole request body).
     pub name: String,
 }
 

@@ -11,13 +11,27 @@ pub const FIRING_COLOR: u32 = 10_038_562;
 /// The colour Alertmanager gives a resolved notification (`0x2ECC71`).
 pub const RESOLVED_COLOR: u32 = 3_066_993;
 
-/// Discord's limits, in characters.
+// Discord's limits, in characters (https://discord.com/developers/docs/resources/message#embed-object-embed-limits
+// and the execute-webhook parameters). Together they bound an accepted message to about 115 KiB.
 const CONTENT_MAX: usize = 2000;
 const EMBEDS_MAX: usize = 10;
 const TITLE_MAX: usize = 256;
 const DESCRIPTION_MAX: usize = 4096;
+const FIELDS_MAX: usize = 25;
+const FIELD_NAME_MAX: usize = 256;
+const FIELD_VALUE_MAX: usize = 1024;
+const FOOTER_TEXT_MAX: usize = 2048;
+const AUTHOR_NAME_MAX: usize = 256;
+/// The sum of every embed's title, description, field names and values, footer text and author name.
+const EMBEDS_TOTAL_MAX: usize = 6000;
 const USERNAME_MAX: usize = 80;
+/// Discord refuses longer URLs (embed, author, footer and avatar URLs) with the same length error.
+const URL_MAX: usize = 2048;
 const COLOR_MAX: u32 = 0xFF_FFFF;
+/// A webhook id is a snowflake, a 64-bit number: at most 20 digits.
+const WEBHOOK_ID_MAX: usize = 20;
+/// A webhook token is 68 characters today; Discord has not documented a maximum, 128 leaves room.
+const WEBHOOK_TOKEN_MAX: usize = 128;
 
 /// The JSON body of `POST /api/webhooks/{id}/{token}`, as Discord reads it (unknown fields ignored).
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -43,6 +57,80 @@ pub struct Embed {
     pub url: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub color: Option<u32>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<EmbedField>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub footer: Option<EmbedFooter>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<EmbedAuthor>,
+}
+
+/// One `name: value` pair of an embed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub struct EmbedField {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub value: String,
+    #[serde(default)]
+    pub inline: bool,
+}
+
+/// The small text under an embed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub struct EmbedFooter {
+    #[serde(default)]
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub icon_url: Option<String>,
+}
+
+/// Who an embed is from, shown above its title.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub struct EmbedAuthor {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub icon_url: Option<String>,
+}
+
+impl Embed {
+    /// The characters Discord counts against [`EMBEDS_TOTAL_MAX`].
+    fn counted_chars(&self) -> usize {
+        let chars = |text: Option<&str>| text.map_or(0, |text| text.chars().count());
+        chars(self.title.as_deref())
+            + chars(self.description.as_deref())
+            + self
+                .fields
+                .iter()
+                .map(|field| field.name.chars().count() + field.value.chars().count())
+                .sum::<usize>()
+            + chars(self.footer.as_ref().map(|footer| footer.text.as_str()))
+            + chars(self.author.as_ref().map(|author| author.name.as_str()))
+    }
+
+    /// The bytes its text takes in memory.
+    fn text_bytes(&self) -> usize {
+        let bytes = |text: Option<&String>| text.map_or(0, String::len);
+        bytes(self.title.as_ref())
+            + bytes(self.description.as_ref())
+            + bytes(self.url.as_ref())
+            + self
+                .fields
+                .iter()
+                .map(|field| {
+                    std::mem::size_of::<EmbedField>() + field.name.len() + field.value.len()
+                })
+                .sum::<usize>()
+            + self.footer.as_ref().map_or(0, |footer| {
+                footer.text.len() + bytes(footer.icon_url.as_ref())
+            })
+            + self.author.as_ref().map_or(0, |author| {
+                author.name.len() + bytes(author.url.as_ref()) + bytes(author.icon_url.as_ref())
+            })
+    }
 }
 
 /// What a message says about its alerts, read from the title Alertmanager writes, else the colour.
@@ -99,6 +187,23 @@ pub struct Message {
     pub embeds: Vec<Embed>,
 }
 
+impl Message {
+    /// About the bytes it holds in memory: its text plus its fixed parts. What the sink's byte budget
+    /// counts.
+    #[must_use]
+    pub fn size(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + self.webhook_id.len()
+            + self.username.as_ref().map_or(0, String::len)
+            + self.content.len()
+            + self
+                .embeds
+                .iter()
+                .map(|embed| std::mem::size_of::<Embed>() + embed.text_bytes())
+                .sum::<usize>()
+    }
+}
+
 fn rfc3339<S: serde::Serializer>(at: &SystemTime, serializer: S) -> Result<S::Ok, S::Error> {
     serializer.collect_str(&humantime::format_rfc3339_millis(*at))
 }
@@ -151,6 +256,64 @@ fn too_long(path: String, text: Option<&str>, max: usize) -> Result<(), Rejectio
     }
 }
 
+fn too_many(path: String, count: usize, max: usize) -> Result<(), Rejection> {
+    if count > max {
+        Err(Rejection::InvalidField {
+            path,
+            problem: format!("Must be {max} or fewer in length."),
+        })
+    } else {
+        Ok(())
+    }
+}
+
+/// Checks a webhook URL's id and token lengths (their content is never looked at: any id is a webhook
+/// here). Refused before the body is read, so a long path costs nothing to keep.
+pub fn check_webhook(id: &str, token: &str) -> Result<(), Rejection> {
+    too_long("webhook_id".to_owned(), Some(id), WEBHOOK_ID_MAX)?;
+    too_long("webhook_token".to_owned(), Some(token), WEBHOOK_TOKEN_MAX)
+}
+
+fn check_embed(index: usize, embed: &Embed) -> Result<(), Rejection> {
+    let path = |field: &str| format!("embeds.{index}.{field}");
+    too_long(path("title"), embed.title.as_deref(), TITLE_MAX)?;
+    too_long(
+        path("description"),
+        embed.description.as_deref(),
+        DESCRIPTION_MAX,
+    )?;
+    too_long(path("url"), embed.url.as_deref(), URL_MAX)?;
+    if embed.color.is_some_and(|color| color > COLOR_MAX) {
+        return Err(Rejection::InvalidField {
+            path: path("color"),
+            problem: format!("Int value should be less than or equal to {COLOR_MAX}."),
+        });
+    }
+    too_many(path("fields"), embed.fields.len(), FIELDS_MAX)?;
+    for (number, field) in embed.fields.iter().enumerate() {
+        too_long(
+            path(&format!("fields.{number}.name")),
+            Some(&field.name),
+            FIELD_NAME_MAX,
+        )?;
+        too_long(
+            path(&format!("fields.{number}.value")),
+            Some(&field.value),
+            FIELD_VALUE_MAX,
+        )?;
+    }
+    if let Some(footer) = &embed.footer {
+        too_long(path("footer.text"), Some(&footer.text), FOOTER_TEXT_MAX)?;
+        too_long(path("footer.icon_url"), footer.icon_url.as_deref(), URL_MAX)?;
+    }
+    if let Some(author) = &embed.author {
+        too_long(path("author.name"), Some(&author.name), AUTHOR_NAME_MAX)?;
+        too_long(path("author.url"), author.url.as_deref(), URL_MAX)?;
+        too_long(path("author.icon_url"), author.icon_url.as_deref(), URL_MAX)?;
+    }
+    Ok(())
+}
+
 impl Payload {
     /// Parses a body as Discord would.
     pub fn parse(body: &[u8]) -> Result<Self, Rejection> {
@@ -179,29 +342,17 @@ impl Payload {
             }
             too_long("username".to_owned(), Some(username), USERNAME_MAX)?;
         }
-        if embeds.len() > EMBEDS_MAX {
+        too_long("avatar_url".to_owned(), self.avatar_url.as_deref(), URL_MAX)?;
+        too_many("embeds".to_owned(), embeds.len(), EMBEDS_MAX)?;
+        for (index, embed) in embeds.iter().enumerate() {
+            check_embed(index, embed)?;
+        }
+        let total: usize = embeds.iter().map(Embed::counted_chars).sum();
+        if total > EMBEDS_TOTAL_MAX {
             return Err(Rejection::InvalidField {
                 path: "embeds".to_owned(),
-                problem: format!("Must be {EMBEDS_MAX} or fewer in length."),
+                problem: format!("Embed size exceeds maximum size of {EMBEDS_TOTAL_MAX}"),
             });
-        }
-        for (index, embed) in embeds.iter().enumerate() {
-            too_long(
-                format!("embeds.{index}.title"),
-                embed.title.as_deref(),
-                TITLE_MAX,
-            )?;
-            too_long(
-                format!("embeds.{index}.description"),
-                embed.description.as_deref(),
-                DESCRIPTION_MAX,
-            )?;
-            if embed.color.is_some_and(|color| color > COLOR_MAX) {
-                return Err(Rejection::InvalidField {
-                    path: format!("embeds.{index}.color"),
-                    problem: format!("Int value should be less than or equal to {COLOR_MAX}."),
-                });
-            }
         }
         Ok(Message {
             id,
@@ -276,5 +427,84 @@ mod tests {
         }
         let content = format!(r#"{{"content":"{}"}}"#, "é".repeat(2000));
         assert!(accept(&content).is_ok(), "2000 characters, not bytes");
+    }
+
+    #[test]
+    fn every_field_discord_limits_is_limited() {
+        let long = |n: usize| "x".repeat(n);
+        let embed = |json: Value| json!({"embeds": [json]}).to_string();
+        let fields: Vec<Value> = (0..26)
+            .map(|_| json!({"name": "n", "value": "v"}))
+            .collect();
+        for (body, path) in [
+            (
+                json!({"content": long(2001)}).to_string(),
+                "/errors/content/_errors",
+            ),
+            (
+                json!({"embeds": vec![json!({"title": "t"}); 11]}).to_string(),
+                "/errors/embeds/_errors",
+            ),
+            (
+                embed(json!({"url": long(2049)})),
+                "/errors/embeds/0/url/_errors",
+            ),
+            (
+                embed(json!({"fields": fields})),
+                "/errors/embeds/0/fields/_errors",
+            ),
+            (
+                embed(json!({"fields": [{"name": long(257), "value": "v"}]})),
+                "/errors/embeds/0/fields/0/name/_errors",
+            ),
+            (
+                embed(json!({"fields": [{"name": "n", "value": long(1025)}]})),
+                "/errors/embeds/0/fields/0/value/_errors",
+            ),
+            (
+                embed(json!({"footer": {"text": long(2049)}})),
+                "/errors/embeds/0/footer/text/_errors",
+            ),
+            (
+                embed(json!({"footer": {"text": "f", "icon_url": long(2049)}})),
+                "/errors/embeds/0/footer/icon_url/_errors",
+            ),
+            (
+                embed(json!({"author": {"name": long(257)}})),
+                "/errors/embeds/0/author/name/_errors",
+            ),
+            (
+                embed(json!({"author": {"name": "a", "url": long(2049)}})),
+                "/errors/embeds/0/author/url/_errors",
+            ),
+            (
+                json!({"embeds": [{"description": long(4096)}, {"description": long(1905)}]})
+                    .to_string(),
+                "/errors/embeds/_errors",
+            ),
+            (
+                json!({"content": "a", "avatar_url": long(2049)}).to_string(),
+                "/errors/avatar_url/_errors",
+            ),
+        ] {
+            let answer = accept(&body).unwrap_err().body();
+            assert_eq!(answer["code"], 50035, "{path}: {answer}");
+            assert!(answer.pointer(path).is_some(), "{path}: {answer}");
+        }
+        let at_the_limits = json!({"content": long(2000), "embeds": [{
+            "title": long(256), "description": long(4096), "url": long(2048),
+            "fields": [{"name": long(256), "value": long(1024)}],
+            "footer": {"text": long(300)}, "author": {"name": long(68)},
+        }]});
+        let message = accept(&at_the_limits.to_string()).unwrap();
+        assert!(message.size() > 2000 + 6000 + 2048, "{}", message.size());
+        assert!(check_webhook(&long(20), &long(128)).is_ok());
+        for (id, token, path) in [
+            (long(21), long(68), "/errors/webhook_id/_errors"),
+            (long(19), long(129), "/errors/webhook_token/_errors"),
+        ] {
+            let answer = check_webhook(&id, &token).unwrap_err().body();
+            assert!(answer.pointer(path).is_some(), "{path}: {answer}");
+        }
     }
 }

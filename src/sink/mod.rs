@@ -9,9 +9,12 @@ mod state;
 use std::future::Future;
 use std::net::SocketAddr;
 
-pub use message::{Embed, FIRING_COLOR, Message, Payload, RESOLVED_COLOR, Rejection, Status};
-pub use router::{ApiError, router};
-pub use state::SinkState;
+pub use message::{
+    Embed, EmbedAuthor, EmbedField, EmbedFooter, FIRING_COLOR, Message, Payload, RESOLVED_COLOR,
+    Rejection, Status, check_webhook,
+};
+pub use router::{ApiError, WEBHOOK_BODY_MAX, router};
+pub use state::{KEEP_BYTES, SinkState};
 
 use crate::serve;
 
@@ -19,7 +22,7 @@ use crate::serve;
 #[derive(Debug, Clone)]
 pub struct SinkConfig {
     pub listen: SocketAddr,
-    /// How many messages are kept (the oldest are forgotten first).
+    /// How many messages are kept (the oldest are forgotten first), within [`KEEP_BYTES`].
     pub keep: usize,
 }
 

@@ -6,16 +6,22 @@ use askama_web::WebTemplate;
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::message::{Message, Payload, Rejection, Status};
+use super::message::{Message, Payload, Rejection, Status, check_webhook};
 use super::state::SinkState;
 use crate::metrics::{Encoder, Format};
+use crate::serve::{self, CrossSite};
+
+/// The largest webhook body read. A message within Discord's limits is at most about 115 KiB of
+/// UTF-8 (2,000 characters of content, 6,000 of embed text, URLs of 2,048); 256 KiB leaves room for
+/// JSON escapes and fields the sink ignores, and refuses anything larger unread (`413`).
+pub const WEBHOOK_BODY_MAX: usize = 256 * 1024;
 
 /// The sink's routes over its state.
 pub fn router(state: SinkState) -> Router {
@@ -23,11 +29,15 @@ pub fn router(state: SinkState) -> Router {
         .route("/", get(page))
         .route(
             "/api/webhooks/{id}/{token}",
-            get(webhook).post(execute_webhook),
+            get(webhook)
+                .post(execute_webhook)
+                .layer(DefaultBodyLimit::max(WEBHOOK_BODY_MAX)),
         )
         .route(
             "/api/{version}/webhooks/{id}/{token}",
-            get(versioned_webhook).post(execute_versioned_webhook),
+            get(versioned_webhook)
+                .post(execute_versioned_webhook)
+                .layer(DefaultBodyLimit::max(WEBHOOK_BODY_MAX)),
         )
         .route("/api/messages", get(messages).delete(clear_messages))
         .route("/metrics", get(metrics))
@@ -44,13 +54,20 @@ pub enum ApiError {
     Rejected(#[from] Rejection),
     /// `/api/{version}/…` with something other than `v` and a number.
     #[error(
-        "unknown API version {0:?}: write /api/webhooks/ID/TOKEN or /api/v10/webhooks/ID/TOKEN"
+        "unknown API version {}: write /api/webhooks/ID/TOKEN or /api/v10/webhooks/ID/TOKEN",
+        serve::quote(.0)
     )]
     UnknownVersion(String),
+    /// A post or clear from another site's page, or a post from a browser without a JSON body.
+    #[error(transparent)]
+    CrossSite(#[from] CrossSite),
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        if let Self::CrossSite(refused) = self {
+            return refused.into_response();
+        }
         tracing::warn!(error = %self, "request refused");
         match self {
             Self::Rejected(rejection) => {
@@ -61,6 +78,7 @@ impl IntoResponse for ApiError {
                 Json(json!({"message": "404: Not Found", "code": 0})),
             )
                 .into_response(),
+            Self::CrossSite(refused) => refused.into_response(),
         }
     }
 }
@@ -74,15 +92,23 @@ struct ExecuteQuery {
 
 async fn execute_webhook(
     State(state): State<SinkState>,
-    Path((id, _token)): Path<(String, String)>,
+    Path((id, token)): Path<(String, String)>,
     Query(query): Query<ExecuteQuery>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let message = state.receive(&id, Payload::parse(&body))?;
+    serve::check_same_site(&headers, true)?;
+    let payload = check_webhook(&id, &token).and_then(|()| Payload::parse(&body));
+    let message = state.receive(&id, payload)?;
+    let title = message
+        .embeds
+        .first()
+        .and_then(|embed| embed.title.as_deref())
+        .unwrap_or_default();
     tracing::info!(
-        webhook = %id,
+        webhook = %serve::quote(&id),
         status = message.status.name(),
-        title = message.embeds.first().and_then(|embed| embed.title.as_deref()).unwrap_or_default(),
+        title = %serve::quote(title),
         "message received"
     );
     Ok(if query.wait {
@@ -107,10 +133,11 @@ async fn execute_versioned_webhook(
     state: State<SinkState>,
     Path((version, id, token)): Path<(String, String, String)>,
     query: Query<ExecuteQuery>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     check_version(&version)?;
-    execute_webhook(state, Path((id, token)), query, body).await
+    execute_webhook(state, Path((id, token)), query, headers, body).await
 }
 
 /// `GET` on a webhook URL: Discord describes the webhook; tools use it to check a URL.
@@ -136,10 +163,14 @@ async fn messages(State(state): State<SinkState>) -> Json<Vec<Message>> {
     Json(state.messages())
 }
 
-async fn clear_messages(State(state): State<SinkState>) -> Json<serde_json::Value> {
+async fn clear_messages(
+    State(state): State<SinkState>,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    serve::check_same_site(&headers, false)?;
     let cleared = state.clear();
     tracing::info!(cleared, "messages cleared");
-    Json(json!({ "cleared": cleared }))
+    Ok(Json(json!({ "cleared": cleared })))
 }
 
 async fn metrics(State(state): State<SinkState>, headers: HeaderMap) -> impl IntoResponse {
@@ -355,6 +386,81 @@ mod tests {
             metrics.contains("promlab_sink_rejected_messages_total 1.0\n"),
             "{metrics}"
         );
+    }
+
+    #[tokio::test]
+    async fn alertmanager_posts_and_same_site_pages_pass_other_sites_do_not() {
+        let app = router(SinkState::new(100));
+        let body = notification("FIRING:1", 1);
+        let with = |headers: &[(header::HeaderName, &str)], method: &str, uri: &str| {
+            let mut request = Request::builder()
+                .method(method)
+                .uri(uri)
+                .header(header::HOST, "sink:8080");
+            for (name, value) in headers {
+                request = request.header(name, *value);
+            }
+            let body = if method == "POST" {
+                body.clone()
+            } else {
+                String::new()
+            };
+            request.body(Body::from(body)).unwrap()
+        };
+        let json = (header::CONTENT_TYPE, "application/json");
+        let text = (header::CONTENT_TYPE, "text/plain");
+        let evil = (header::ORIGIN, "https://evil.example");
+        let own = (header::ORIGIN, "http://sink:8080");
+        let hook = "/api/webhooks/1/t";
+        for (headers, method, uri, expected) in [
+            (vec![json.clone()], "POST", hook, StatusCode::NO_CONTENT),
+            (vec![text.clone()], "POST", hook, StatusCode::NO_CONTENT),
+            (
+                vec![json.clone(), own.clone()],
+                "POST",
+                hook,
+                StatusCode::NO_CONTENT,
+            ),
+            (
+                vec![json.clone(), evil.clone()],
+                "POST",
+                hook,
+                StatusCode::FORBIDDEN,
+            ),
+            (
+                vec![text.clone(), own.clone()],
+                "POST",
+                "/api/v10/webhooks/1/t",
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ),
+            (vec![evil], "DELETE", "/api/messages", StatusCode::FORBIDDEN),
+        ] {
+            let (status, answer) = send(&app, with(&headers, method, uri)).await;
+            assert_eq!(status, expected, "{method} {uri} {headers:?}: {answer}");
+        }
+        let (_, listed) = send(&app, get("/api/messages")).await;
+        let listed: serde_json::Value = serde_json::from_str(&listed).unwrap();
+        assert_eq!(listed.as_array().unwrap().len(), 3, "refused ones not kept");
+        let (status, _) = send(&app, with(&[own], "DELETE", "/api/messages")).await;
+        assert_eq!(status, StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn oversized_bodies_and_long_webhook_ids_are_refused() {
+        let app = router(SinkState::new(100));
+        let huge = json!({"content": "x".repeat(WEBHOOK_BODY_MAX)}).to_string();
+        let (status, _) = send(&app, post("/api/webhooks/1/t", &huge)).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+        let long_id = format!("/api/webhooks/{}/t", "9".repeat(21));
+        let (status, body) = send(&app, post(&long_id, "{\"content\": \"hi\"}")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert!(
+            answer.pointer("/errors/webhook_id/_errors").is_some(),
+            "{answer}"
+        );
+        let (_, body) = send(&app, get("/api/messages")).await;
+        assert_eq!(body, "[]");
     }
 
     #[tokio::test]

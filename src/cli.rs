@@ -767,7 +767,11 @@ pub struct ForecastArgs {
     pub config: Option<PathBuf>,
 
     /// Address to serve /metrics, the page and /healthz on (port 0 picks a free port).
-    #[arg(long, env = "PROMLAB_FORECAST_LISTEN", default_value = "0.0.0.0:8000")]
+    #[arg(
+        long,
+        env = "PROMLAB_FORECAST_LISTEN",
+        default_value = "127.0.0.1:8000"
+    )]
     pub listen: SocketAddr,
 
     /// Prometheus to pull history from, e.g. http://prometheus:9090 (overrides the config file).
@@ -902,8 +906,7 @@ impl From<BacktestArgs> for BacktestConfig {
             (Some(csv), ..) => BacktestSource::Csv(csv),
             (None, query, url, start) => BacktestSource::Prometheus {
                 url: url.unwrap_or_default(),
-                bearer_token: secret(args.bearer_token_file, args.bearer_token)
-                    .map(Secret::into_inner),
+                bearer_token: secret(args.bearer_token_file, args.bearer_token),
                 query: query.unwrap_or_default(),
                 start: start.unwrap_or_default(),
                 end: args.end,
@@ -953,7 +956,7 @@ impl From<ForecastArgs> for ForecastConfig {
 #[derive(Debug, Args)]
 pub struct SinkArgs {
     /// Address to serve the webhook endpoint (/api/webhooks/ID/TOKEN), the page and /healthz on.
-    #[arg(long, env = "PROMLAB_SINK_LISTEN", default_value = "0.0.0.0:8080")]
+    #[arg(long, env = "PROMLAB_SINK_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
 
     /// How many messages to keep in memory (the oldest are forgotten first).
@@ -972,13 +975,28 @@ impl From<SinkArgs> for SinkConfig {
 
 #[derive(Debug, Args)]
 pub struct SecretsArgs {
-    /// Folder that receives the secret files (the compose stack's secrets volume).
+    /// Folder that receives the secret files: alertmanager/discord_webhook_url and grafana/grafana_admin_password (in compose, each subfolder is its service's own volume).
     #[arg(long, env = "PROMLAB_SECRETS_DIR", default_value = "/var/lib/promlab")]
     pub dir: PathBuf,
 
-    /// Your Discord webhook URL (https://discord.com/api/webhooks/ID/TOKEN); empty or absent: the local sink.
-    #[arg(long, env = "PROMLAB_DISCORD_WEBHOOK_URL", hide_env_values = true)]
-    pub discord_webhook_url: Option<String>,
+    /// A file holding your Discord webhook URL (https://discord.com/api/webhooks/ID/TOKEN), read at start; a missing file: alerts go to the local sink.
+    #[arg(
+        long,
+        env = "PROMLAB_DISCORD_WEBHOOK_URL_FILE",
+        value_name = "FILE",
+        value_parser = read_webhook_url_file
+    )]
+    pub discord_webhook_url_file: Option<Secret>,
+
+    /// Your Discord webhook URL: only from PROMLAB_DISCORD_WEBHOOK_URL, and discouraged (a container keeps its environment: docker inspect shows it); as a flag it is refused.
+    #[arg(
+        long,
+        env = "PROMLAB_DISCORD_WEBHOOK_URL",
+        hide = true,
+        hide_env_values = true,
+        value_parser = FromEnvOnly
+    )]
+    pub discord_webhook_url: Option<Secret>,
 
     /// Where alerts go without Discord: the local webhook sink.
     #[arg(
@@ -987,16 +1005,40 @@ pub struct SecretsArgs {
         default_value = "http://webhook-sink:8080/api/webhooks/0/promlab"
     )]
     pub fallback_webhook_url: String,
+
+    /// The uid Alertmanager runs as (65534 in prom/alertmanager): it gets the webhook file, mode 0400 (needs root).
+    #[arg(long, env = "PROMLAB_ALERTMANAGER_UID", value_name = "UID")]
+    pub alertmanager_uid: Option<u32>,
+
+    /// The uid Grafana runs as (472 in grafana/grafana-oss): it gets the password file, mode 0400 (needs root).
+    #[arg(long, env = "PROMLAB_GRAFANA_UID", value_name = "UID")]
+    pub grafana_uid: Option<u32>,
 }
 
 impl From<SecretsArgs> for SecretsConfig {
     fn from(args: SecretsArgs) -> Self {
         Self {
             dir: args.dir,
-            discord_webhook_url: args.discord_webhook_url,
+            // A missing file reads as empty: the variable, if any, else the sink.
+            discord_webhook_url: secret(
+                args.discord_webhook_url_file
+                    .filter(|secret| !secret.is_empty()),
+                args.discord_webhook_url,
+            ),
             fallback_webhook_url: args.fallback_webhook_url,
+            alertmanager_uid: args.alertmanager_uid,
+            grafana_uid: args.grafana_uid,
         }
     }
+}
+
+/// The Discord webhook URL file: read as any secret file, but a missing one is no URL (empty), since
+/// the compose stack always names the file and a student without Discord never writes it.
+fn read_webhook_url_file(path: &str) -> Result<Secret, String> {
+    if std::fs::exists(path).is_ok_and(|exists| !exists) {
+        return Ok(Secret::new(""));
+    }
+    read_secret_file(path)
 }
 
 #[derive(Debug, Args)]
@@ -1038,7 +1080,7 @@ impl From<ProbeArgs> for ProbeConfig {
 #[derive(Debug, Args)]
 pub struct MockArgs {
     /// Address to serve /metrics, the page, /scenario and /healthz on (port 0 picks a free port).
-    #[arg(long, env = "PROMLAB_LISTEN", default_value = "0.0.0.0:5000")]
+    #[arg(long, env = "PROMLAB_LISTEN", default_value = "127.0.0.1:5000")]
     pub listen: SocketAddr,
 
     /// Time between two values of model_result (e.g. 5s, 500ms, 1m).
@@ -1169,7 +1211,7 @@ mod tests {
             panic!("mock parses as mock");
         };
         let config = MockConfig::from(args);
-        assert_eq!(config.listen, "0.0.0.0:5000".parse().unwrap());
+        assert_eq!(config.listen, "127.0.0.1:5000".parse().unwrap());
         assert_eq!(config.interval, Duration::from_secs(5));
         assert_eq!(config.scenario, Scenario::Steady);
         assert_eq!(config.seed, None);
@@ -1248,6 +1290,15 @@ mod tests {
                 "PROMLAB_PROMETHEUS_BEARER_TOKEN",
                 "--bearer-token-file FILE",
             ),
+            (
+                &[
+                    "secrets",
+                    "--discord-webhook-url",
+                    "https://discord.com/api/webhooks/1/t",
+                ],
+                "PROMLAB_DISCORD_WEBHOOK_URL",
+                "--discord-webhook-url-file FILE",
+            ),
         ] {
             let error = Cli::try_parse_from([&["promlab"][..], args].concat())
                 .unwrap_err()
@@ -1318,6 +1369,36 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(error.contains("cannot read"), "{error}");
+    }
+
+    #[test]
+    fn the_webhook_url_comes_from_its_file_and_a_missing_file_means_the_sink() {
+        let folder = tempfile::tempdir().unwrap();
+        let path = |name: &str| folder.path().join(name).display().to_string();
+        std::fs::write(path("url"), "https://discord.com/api/webhooks/1/t\n").unwrap();
+        let secrets = |file: &str| {
+            let cli = Cli::try_parse_from([
+                "promlab",
+                "secrets",
+                "--discord-webhook-url-file",
+                file,
+                "--alertmanager-uid",
+                "65534",
+            ])
+            .unwrap();
+            let Command::Secrets(args) = cli.command else {
+                panic!("secrets parses as secrets");
+            };
+            SecretsConfig::from(args)
+        };
+        let config = secrets(&path("url"));
+        assert_eq!(
+            config.discord_webhook_url,
+            Some(Secret::new("https://discord.com/api/webhooks/1/t"))
+        );
+        assert_eq!(config.alertmanager_uid, Some(65534));
+        assert_eq!(config.grafana_uid, None);
+        assert_eq!(secrets(&path("missing")).discord_webhook_url, None);
     }
 
     #[test]

@@ -1,7 +1,9 @@
-//! `promlab secrets`: the compose stack's one-shot init. It writes what must never be committed into
-//! a volume: Grafana's admin password (random, made once, kept across restarts, printed so the student
-//! can log in) and the Discord webhook URL Alertmanager reads (the student's Discord when given, else
-//! the local webhook sink).
+//! `promlab secrets`: the compose stack's one-shot init. It writes what must never be committed, one
+//! file per secret, each in the folder (a volume in compose) of the one service that reads it, owned by
+//! that service's user and readable by it alone (mode 0o400): Grafana's admin password (random, made
+//! once, kept across restarts, printed so the student can log in) and the Discord webhook URL
+//! Alertmanager reads (the student's Discord when given, else the local webhook sink). The URL comes
+//! from a file, never from the command line or a container's kept environment.
 
 use std::path::{Path, PathBuf};
 
@@ -10,22 +12,34 @@ use rand::rngs::StdRng;
 use rand::{Rng as _, SeedableRng as _};
 
 use crate::fs::{FsError, WriteOptions, write_bytes_atomically};
+use crate::redact::Secret;
 
 /// The file Grafana reads through `GF_SECURITY_ADMIN_PASSWORD__FILE`.
 pub const GRAFANA_PASSWORD_FILE: &str = "grafana_admin_password";
 /// The file Alertmanager's `webhook_url_file` names.
 pub const DISCORD_WEBHOOK_URL_FILE: &str = "discord_webhook_url";
+/// The subfolder of [`SecretsConfig::dir`] for Alertmanager's secrets (its own volume in compose).
+pub const ALERTMANAGER_DIR: &str = "alertmanager";
+/// The subfolder of [`SecretsConfig::dir`] for Grafana's secrets (its own volume in compose).
+pub const GRAFANA_DIR: &str = "grafana";
+/// Secret files are readable by their owner, the service that reads them, and by nobody else.
+const SECRET_MODE: u32 = 0o400;
 const PASSWORD_LENGTH: usize = 24;
 
 /// Everything `promlab secrets` needs, free of any CLI type.
 #[derive(Debug, Clone)]
 pub struct SecretsConfig {
-    /// The folder (a volume in compose) that receives the secret files.
+    /// The folder that receives the secrets: Alertmanager's in its `alertmanager/` subfolder, Grafana's
+    /// in `grafana/` (in compose, each subfolder is a volume of its own, mounted into its service only).
     pub dir: PathBuf,
     /// The student's Discord webhook URL, if any.
-    pub discord_webhook_url: Option<String>,
+    pub discord_webhook_url: Option<Secret>,
     /// Where notifications go without Discord: the local webhook sink.
     pub fallback_webhook_url: String,
+    /// The uid Alertmanager runs as, which gets the webhook file (none: the file stays the writer's).
+    pub alertmanager_uid: Option<u32>,
+    /// The uid Grafana runs as, which gets the password file (none: the file stays the writer's).
+    pub grafana_uid: Option<u32>,
 }
 
 /// Why the secrets could not be written.
@@ -33,10 +47,19 @@ pub struct SecretsConfig {
 pub enum SecretsError {
     /// A secret file or its folder could not be read or written.
     #[error(
-        "cannot write {path}: {source} (is the secrets volume mounted writable for uid 10001?)"
+        "cannot write {path}: {source} (the secrets service runs as root to hand each file to its reader: is its `user: \"0\"` and its volume there?)"
     )]
     Io {
         path: String,
+        source: std::io::Error,
+    },
+    /// A secret file could not be given to the user of the service that reads it.
+    #[error(
+        "cannot give {path} to uid {uid}: {source}; run `promlab secrets` as root (the compose service has `user: \"0\"` and `cap_add: [CHOWN]`), or drop --alertmanager-uid/--grafana-uid"
+    )]
+    Chown {
+        path: String,
+        uid: u32,
         source: std::io::Error,
     },
     /// The Discord webhook URL is not one.
@@ -107,35 +130,52 @@ pub fn redact(url: &str) -> String {
     format!("{}/…", &url[..id_end])
 }
 
-/// Writes `contents` to `path` atomically (see [`crate::fs`]), readable by the other containers' users
-/// (Grafana runs as 472, Alertmanager as 65534) but writable by promlab only: mode 0o644.
-fn write_secret(path: &Path, contents: &str) -> Result<(), SecretsError> {
-    // The secrets' own message: its likely fix (the volume's owner) says more than the generic one.
-    let options = WriteOptions::default().with_mode(0o644);
+/// Writes `contents` to `path` atomically (see [`crate::fs`]) with mode 0o400, then gives it to `uid`,
+/// the user of the one service that reads it: nobody else can read it, not even the other services.
+fn write_secret(path: &Path, contents: &str, uid: Option<u32>) -> Result<(), SecretsError> {
+    // The secrets' own message: its likely fix (the service's user and volume) says more than the generic one.
+    let options = WriteOptions::default().with_mode(SECRET_MODE);
     write_bytes_atomically(path, contents.as_bytes(), options).map_err(
         |FsError { path, source }| SecretsError::Io {
             path: path.display().to_string(),
             source,
         },
-    )
+    )?;
+    if let Some(uid) = uid {
+        // The group stays the writer's (root): with mode 0o400 it grants nothing.
+        std::os::unix::fs::chown(path, Some(uid), None).map_err(|source| SecretsError::Chown {
+            path: path.display().to_string(),
+            uid,
+            source,
+        })?;
+    }
+    Ok(())
+}
+
+/// Creates `dir` (and its parents) if missing.
+fn create_dir(dir: &Path) -> Result<(), SecretsError> {
+    std::fs::create_dir_all(dir).map_err(|source| SecretsError::Io {
+        path: dir.display().to_string(),
+        source,
+    })
 }
 
 /// Writes the secrets; the password is kept when one exists.
 pub fn run(config: &SecretsConfig) -> Result<Written, SecretsError> {
     let discord = config
         .discord_webhook_url
-        .as_deref()
-        .map(str::trim)
+        .as_ref()
+        .map(|url| url.expose().trim())
         .filter(|url| !url.is_empty());
     if let Some(url) = discord {
         check_webhook_url(url)?;
     }
-    std::fs::create_dir_all(&config.dir).map_err(|source| SecretsError::Io {
-        path: config.dir.display().to_string(),
-        source,
-    })?;
+    let grafana_dir = config.dir.join(GRAFANA_DIR);
+    let alertmanager_dir = config.dir.join(ALERTMANAGER_DIR);
+    create_dir(&grafana_dir)?;
+    create_dir(&alertmanager_dir)?;
 
-    let password_path = config.dir.join(GRAFANA_PASSWORD_FILE);
+    let password_path = grafana_dir.join(GRAFANA_PASSWORD_FILE);
     let existing = match std::fs::read_to_string(&password_path) {
         Ok(text) => Some(text.trim().to_owned()).filter(|text| !text.is_empty()),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
@@ -150,21 +190,25 @@ pub fn run(config: &SecretsConfig) -> Result<Written, SecretsError> {
     let grafana_password = if let Some(password) = existing {
         password
     } else {
-        let password: String = StdRng::from_os_rng()
+        StdRng::from_os_rng()
             .sample_iter(Alphanumeric)
             .take(PASSWORD_LENGTH)
             .map(char::from)
-            .collect();
-        write_secret(&password_path, &password)?;
-        password
+            .collect()
     };
+    // Written on every start, kept or new: an earlier version's mode or owner is set right.
+    write_secret(&password_path, &grafana_password, config.grafana_uid)?;
 
     let url = discord.unwrap_or(&config.fallback_webhook_url);
-    write_secret(&config.dir.join(DISCORD_WEBHOOK_URL_FILE), url)?;
+    write_secret(
+        &alertmanager_dir.join(DISCORD_WEBHOOK_URL_FILE),
+        url,
+        config.alertmanager_uid,
+    )?;
     if discord.is_some() {
         tracing::info!(url = %redact(url), "alerts go to your Discord webhook");
     } else {
-        tracing::info!(%url, "no DISCORD_WEBHOOK_URL: alerts go to the local webhook sink (http://127.0.0.1:8080)");
+        tracing::info!(%url, "no Discord webhook URL (write yours into secrets/discord_webhook_url at the repository's root, then `up -d` again): alerts go to the local webhook sink (http://127.0.0.1:8080)");
     }
     Ok(Written {
         grafana_password,
@@ -175,6 +219,8 @@ pub fn run(config: &SecretsConfig) -> Result<Written, SecretsError> {
 
 #[cfg(test)]
 mod tests {
+    use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+
     use super::*;
 
     fn scratch(name: &str) -> PathBuf {
@@ -187,14 +233,18 @@ mod tests {
     fn config(dir: &Path, discord: Option<&str>) -> SecretsConfig {
         SecretsConfig {
             dir: dir.to_owned(),
-            discord_webhook_url: discord.map(str::to_owned),
+            discord_webhook_url: discord.map(Secret::new),
             fallback_webhook_url: "http://webhook-sink:8080/api/webhooks/0/promlab".to_owned(),
+            alertmanager_uid: None,
+            grafana_uid: None,
         }
     }
 
     #[test]
     fn the_password_is_made_once_and_the_webhook_follows_the_setting() {
         let dir = scratch("once");
+        let webhook = dir.join(ALERTMANAGER_DIR).join(DISCORD_WEBHOOK_URL_FILE);
+        let password = dir.join(GRAFANA_DIR).join(GRAFANA_PASSWORD_FILE);
         let first = run(&config(&dir, None)).unwrap();
         assert!(first.password_created && !first.discord);
         assert_eq!(first.grafana_password.len(), PASSWORD_LENGTH);
@@ -204,9 +254,9 @@ mod tests {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric())
         );
-        let read = |name| std::fs::read_to_string(dir.join(name)).unwrap();
+        let read = |path: &Path| std::fs::read_to_string(path).unwrap();
         assert_eq!(
-            read(DISCORD_WEBHOOK_URL_FILE),
+            read(&webhook),
             "http://webhook-sink:8080/api/webhooks/0/promlab"
         );
 
@@ -217,30 +267,48 @@ mod tests {
             "kept across starts"
         );
         assert!(!second.password_created && second.discord);
-        assert_eq!(read(DISCORD_WEBHOOK_URL_FILE), discord);
-        assert_eq!(read(GRAFANA_PASSWORD_FILE), first.grafana_password);
+        assert_eq!(read(&webhook), discord);
+        assert_eq!(read(&password), first.grafana_password);
 
-        // Unset again (or empty, as compose passes `${DISCORD_WEBHOOK_URL:-}`): back to the sink.
+        // Unset again (or empty: no file): back to the sink.
         run(&config(&dir, Some(""))).unwrap();
-        assert!(read(DISCORD_WEBHOOK_URL_FILE).starts_with("http://webhook-sink"));
-        let mut left: Vec<_> = std::fs::read_dir(&dir)
-            .unwrap()
-            .map(|entry| entry.unwrap().file_name())
-            .collect();
-        left.sort();
-        assert_eq!(
-            left,
-            [DISCORD_WEBHOOK_URL_FILE, GRAFANA_PASSWORD_FILE],
-            "no temporary file left"
-        );
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt as _;
-            let mode = std::fs::metadata(dir.join(GRAFANA_PASSWORD_FILE))
+        assert!(read(&webhook).starts_with("http://webhook-sink"));
+        for (folder, file) in [
+            (ALERTMANAGER_DIR, DISCORD_WEBHOOK_URL_FILE),
+            (GRAFANA_DIR, GRAFANA_PASSWORD_FILE),
+        ] {
+            let left: Vec<_> = std::fs::read_dir(dir.join(folder))
                 .unwrap()
-                .permissions()
-                .mode();
-            assert_eq!(mode & 0o777, 0o644, "readable by Grafana's user");
+                .map(|entry| entry.unwrap().file_name())
+                .collect();
+            assert_eq!(
+                left,
+                [file],
+                "one secret per folder, no temporary file left"
+            );
+        }
+        for path in [&webhook, &password] {
+            let mode = std::fs::metadata(path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o400, "{}: its owner's only", path.display());
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn each_secret_is_given_to_the_user_of_its_reader() {
+        let dir = scratch("owner");
+        std::fs::create_dir_all(&dir).unwrap();
+        // Our own uid: a chown anyone may do, so the test needs no root.
+        let uid = std::fs::metadata(&dir).unwrap().uid();
+        let mut owned = config(&dir, None);
+        owned.alertmanager_uid = Some(uid);
+        owned.grafana_uid = Some(uid);
+        run(&owned).unwrap();
+        for path in [
+            dir.join(ALERTMANAGER_DIR).join(DISCORD_WEBHOOK_URL_FILE),
+            dir.join(GRAFANA_DIR).join(GRAFANA_PASSWORD_FILE),
+        ] {
+            assert_eq!(std::fs::metadata(&path).unwrap().uid(), uid);
         }
         std::fs::remove_dir_all(&dir).unwrap();
     }

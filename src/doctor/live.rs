@@ -313,7 +313,7 @@ async fn check_alertmanager(client: &AlertmanagerClient, report: &mut Report) {
                 "alertmanager",
                 message,
                 "Discord refused the messages (401 or 403: the token in the URL is wrong; 404: the webhook was deleted; 400: a message it rejects) or could not be reached (5xx, a timeout, no network): the alerts never show up in the channel",
-                "check the webhook still exists in Discord (Server Settings › Integrations › Webhooks), copy its URL again, then DISCORD_WEBHOOK_URL=https://discord.com/api/webhooks/ID/TOKEN docker compose -f compose/compose.yaml up -d; the exact error: docker compose -f compose/compose.yaml logs alertmanager | grep -i discord (this count is since Alertmanager started: restart it after the fix)".to_owned(),
+                "check the webhook still exists in Discord (Server Settings › Integrations › Webhooks), copy its URL again into secrets/discord_webhook_url, then docker compose -f compose/compose.yaml up -d; the exact error: docker compose -f compose/compose.yaml logs alertmanager | grep -i discord (this count is since Alertmanager started: restart it after the fix)".to_owned(),
             );
         } else {
             report.problem(

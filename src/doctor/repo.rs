@@ -789,7 +789,7 @@ impl Repo {
                     "alertmanager",
                     format!("the webhook URL file {file} is in no volume or folder mounted into the alertmanager container"),
                     "inside the container the file does not exist, so Alertmanager cannot read the webhook URL",
-                    "mount the secrets volume there (volumes: - secrets:/etc/alertmanager/secrets:ro), as the generated compose file does".to_owned(),
+                    "mount its secrets volume there (volumes: - alertmanager-secrets:/etc/alertmanager/secrets:ro), as the generated compose file does".to_owned(),
                 ),
                 // Only Docker can look into a named volume: `host` does.
                 Located::Volume { .. } => {}
@@ -962,7 +962,7 @@ mod tests {
             repo.webhook_volume_files(),
             vec![VolumeFile {
                 service: "alertmanager".to_owned(),
-                volume: "secrets".to_owned(),
+                volume: "alertmanager-secrets".to_owned(),
                 path: "discord_webhook_url".to_owned(),
                 container_path: "/etc/alertmanager/secrets/discord_webhook_url".to_owned(),
             }]

@@ -82,7 +82,9 @@ impl Stack {
             .arg(&self.images)
             .args(["--project-name", &self.project])
             .args(args)
-            .env_remove("DISCORD_WEBHOOK_URL");
+            .env_remove("DISCORD_WEBHOOK_URL")
+            // The project's own secrets folder, never the student's `secrets/` in the checkout.
+            .env("PROMLAB_SECRETS_FOLDER", self.secrets_folder());
         for (variable, port) in &self.ports {
             command.env(variable, port.to_string());
         }
@@ -436,12 +438,140 @@ impl Stack {
     }
 }
 
+impl Stack {
+    /// The folder the `secrets` service reads the student's files from (`../secrets` by default).
+    fn secrets_folder(&self) -> std::path::PathBuf {
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{}.secrets", self.project))
+    }
+
+    /// Writes the webhook URL the way the guides tell students to (a file, never a variable or a
+    /// flag): a Discord-shaped URL with a random token, pointing at the sink so the alerts still arrive.
+    fn write_webhook_url_file(&self) {
+        use rand::distr::Alphanumeric;
+        use rand::{Rng as _, SeedableRng as _};
+        let token: String = rand::rngs::StdRng::from_os_rng()
+            .sample_iter(Alphanumeric)
+            .take(40)
+            .map(char::from)
+            .collect();
+        let folder = self.secrets_folder();
+        std::fs::create_dir_all(&folder).expect("the secrets folder");
+        std::fs::write(
+            folder.join("discord_webhook_url"),
+            format!("http://webhook-sink:8080/api/webhooks/4242/tok{token}\n"),
+        )
+        .expect("the webhook URL file");
+    }
+
+    /// The webhook token shows in no `docker inspect`, `docker compose config`, log or `ps`; each secret
+    /// sits in its reader's own volume, owned by its uid, mode 0400, out of the other service's reach.
+    fn assert_secrets_stay_secret(&self) {
+        let url = std::fs::read_to_string(self.secrets_folder().join("discord_webhook_url"))
+            .expect("the webhook URL file");
+        let url = url.trim();
+        let token = url.rsplit('/').next().expect("a token");
+        let text = |output: Output| {
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            )
+        };
+        let project = format!("label=com.docker.compose.project={}", self.project);
+        let ids = text(docker(&["ps", "-a", "-q", "--filter", &project]));
+        let ids: Vec<&str> = ids.split_whitespace().collect();
+        assert!(ids.len() >= self.services.len(), "containers: {ids:?}");
+        let mut inspect = vec!["inspect"];
+        inspect.extend(&ids);
+        let ps = Command::new("ps")
+            .args(["-e", "-ww", "-o", "args"])
+            .output()
+            .expect("ps runs");
+        for (what, shown) in [
+            ("docker inspect", text(docker(&inspect))),
+            ("docker compose config", self.must(&["config"])),
+            ("the logs", self.must(&["logs", "--no-color"])),
+            ("ps", text(ps)),
+        ] {
+            assert!(!shown.is_empty(), "{what} shows something");
+            assert!(!shown.contains(token), "{what} shows the webhook token");
+        }
+
+        // Alertmanager reads its webhook file, and the password is nowhere it can look.
+        let alertmanager = self.must(&["ps", "-q", "alertmanager"]).trim().to_owned();
+        let cat = |path: &str| docker(&["exec", &alertmanager, "cat", path]);
+        let webhook = cat("/etc/alertmanager/secrets/discord_webhook_url");
+        assert!(webhook.status.success(), "{}", text(webhook));
+        assert_eq!(String::from_utf8_lossy(&webhook.stdout), url);
+        let password = cat("/etc/alertmanager/secrets/grafana_admin_password");
+        assert!(
+            !password.status.success(),
+            "Alertmanager reads the Grafana password"
+        );
+        let mounts = text(docker(&[
+            "inspect",
+            "--format",
+            "{{range .Mounts}}{{.Name}} {{end}}",
+            &alertmanager,
+        ]));
+        assert!(!mounts.contains("grafana-secrets"), "{mounts}");
+
+        // Each file's owner and mode, seen from inside its volume.
+        let promlab = containers::image(PROMLAB_IMAGE).expect("promlab's image");
+        for (volume, file, uid) in [
+            ("alertmanager-secrets", "discord_webhook_url", "65534"),
+            ("grafana-secrets", "grafana_admin_password", "472"),
+        ] {
+            let mount = format!("{}_{volume}:/v:ro", self.project);
+            let stat = docker(&[
+                "run",
+                "--rm",
+                "--network",
+                "none",
+                "--user",
+                "0",
+                "--volume",
+                &mount,
+                "--entrypoint",
+                "stat",
+                &promlab,
+                "-c",
+                "%u %a",
+                &format!("/v/{file}"),
+            ]);
+            assert_eq!(text(stat).trim(), format!("{uid} 400"), "{volume}/{file}");
+            let listed = docker(&[
+                "run",
+                "--rm",
+                "--network",
+                "none",
+                "--user",
+                "0",
+                "--volume",
+                &mount,
+                "--entrypoint",
+                "ls",
+                &promlab,
+                "-A",
+                "/v",
+            ]);
+            assert_eq!(
+                text(listed).trim(),
+                file,
+                "volume {volume} holds one secret"
+            );
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_compose_stack_comes_up_healthy_alerts_and_keeps_its_data() {
     let stack = crate::require!(TEST, stack());
     assert!(Path::new(ROOT).join("compose/compose.yaml").exists());
+    stack.write_webhook_url_file();
     stack.up();
     stack.wait_healthy().await;
+    stack.assert_secrets_stay_secret();
     stack.assert_targets_up().await;
     stack.assert_alert_reaches_the_sink().await;
     stack.assert_grafana_takes_the_generated_password().await;

@@ -488,10 +488,10 @@ fn live_faults(project: &str, closed: u16, taken_port: u16) -> Vec<Expected> {
             ),
         },
         Expected {
-            fault: "the webhook URL file missing from the secrets volume",
+            fault: "the webhook URL file missing from Alertmanager's secrets volume",
             id: "webhook-file-missing",
             service: "alertmanager",
-            message: format!("is missing from volume {project}_secrets"),
+            message: format!("is missing from volume {project}_alertmanager-secrets"),
         },
     ]
 }
@@ -558,7 +558,7 @@ async fn doctor_finds_each_mistake_in_the_running_stack() {
     let taken = TcpListener::bind("127.0.0.1:0").expect("a loopback port");
     let taken_port = taken.local_addr().expect("its address").port();
     // The volumes as Docker makes them before any container wrote to them: owned by root, empty.
-    let _volumes = Volumes::create(&project, &["grafana-data", "secrets"]);
+    let _volumes = Volumes::create(&project, &["grafana-data", "alertmanager-secrets"]);
 
     let dir = lab_copy("live-faults");
     let promlab = require!(test, containers::image(containers::PROMLAB_IMAGE));

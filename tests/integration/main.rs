@@ -16,6 +16,7 @@ mod compose_stack;
 mod dashboards;
 mod doctor;
 mod export;
+mod faults;
 mod forecaster;
 mod generated_files;
 mod grade;

@@ -36,7 +36,7 @@ use crate::tsdb::{ExportFormat, Query, TsdbCommand, TsdbConfig, TsdbError};
 
 /// promlab: a self-contained monitoring lab kit.
 #[derive(Debug, Parser)]
-#[command(name = "promlab", version, about, propagate_version = true)]
+#[command(name = "promlab", version = crate::version::LONG, about, propagate_version = true)]
 pub struct Cli {
     /// How log lines are written to standard error (the level comes from RUST_LOG).
     #[arg(
@@ -409,28 +409,8 @@ pub struct GradeArgs {
     )]
     pub grafana_token_file: Option<Secret>,
 
-    /// Grafana user, with the password (basic auth).
-    #[arg(long, env = "PROMLAB_GRAFANA_USER", default_value = "admin")]
-    pub grafana_user: String,
-
-    /// Grafana password: only from PROMLAB_GRAFANA_PASSWORD (as a flag it is refused).
-    #[arg(
-        long,
-        env = "PROMLAB_GRAFANA_PASSWORD",
-        hide = true,
-        hide_env_values = true,
-        value_parser = FromEnvOnly
-    )]
-    pub grafana_password: Option<Secret>,
-
-    /// A file holding the Grafana password, read at start (or set PROMLAB_GRAFANA_PASSWORD; `docker compose -f compose/compose.yaml logs secrets` shows it).
-    #[arg(
-        long,
-        env = "PROMLAB_GRAFANA_PASSWORD_FILE",
-        value_name = "FILE",
-        value_parser = read_secret_file
-    )]
-    pub grafana_password_file: Option<Secret>,
+    #[command(flatten)]
+    pub grafana_login: GrafanaLoginArgs,
 
     /// Report format.
     #[arg(long, env = "PROMLAB_GRADE_FORMAT", value_enum, default_value_t = FormatArg::Text)]
@@ -479,11 +459,11 @@ impl From<GradeArgs> for GradeConfig {
         };
         let grafana_auth = match (
             secret(args.grafana_token_file, args.grafana_token),
-            secret(args.grafana_password_file, args.grafana_password),
+            args.grafana_login.password(),
         ) {
             (Some(token), _) => GrafanaAuth::Token(token),
             (None, Some(password)) => GrafanaAuth::Basic {
-                user: args.grafana_user,
+                user: args.grafana_login.grafana_user,
                 password,
             },
             (None, None) => GrafanaAuth::None,
@@ -531,28 +511,8 @@ pub struct DoctorArgs {
     #[arg(long, env = "PROMLAB_DOCTOR_GRAFANA")]
     pub grafana: Option<String>,
 
-    /// Grafana's admin user, for the data source checks.
-    #[arg(long, env = "PROMLAB_GRAFANA_USER", default_value = "admin")]
-    pub grafana_user: String,
-
-    /// Grafana's admin password: only from PROMLAB_GRAFANA_PASSWORD (as a flag it is refused).
-    #[arg(
-        long,
-        env = "PROMLAB_GRAFANA_PASSWORD",
-        hide = true,
-        hide_env_values = true,
-        value_parser = FromEnvOnly
-    )]
-    pub grafana_password: Option<Secret>,
-
-    /// A file holding Grafana's admin password, read at start (or set PROMLAB_GRAFANA_PASSWORD; `docker compose -f compose/compose.yaml logs secrets` shows it); without one the data source checks are skipped.
-    #[arg(
-        long,
-        env = "PROMLAB_GRAFANA_PASSWORD_FILE",
-        value_name = "FILE",
-        value_parser = read_secret_file
-    )]
-    pub grafana_password_file: Option<Secret>,
+    #[command(flatten)]
+    pub grafana_login: GrafanaLoginArgs,
 
     /// The compose project whose volumes are checked (default: COMPOSE_PROJECT_NAME, else the compose file's folder name).
     #[arg(long, env = "COMPOSE_PROJECT_NAME")]
@@ -669,8 +629,10 @@ impl From<DoctorArgs> for DoctorConfig {
             prometheus: args.prometheus,
             alertmanager: args.alertmanager,
             grafana: args.grafana,
-            grafana_login: secret(args.grafana_password_file, args.grafana_password)
-                .map(|password| (args.grafana_user, password)),
+            grafana_login: args
+                .grafana_login
+                .password()
+                .map(|password| (args.grafana_login.grafana_user, password)),
             project: args.project.filter(|project| !project.is_empty()),
             offline: args.offline,
             timeout: args.timeout,
@@ -1171,6 +1133,44 @@ fn read_secret_file(path: &str) -> Result<Secret, String> {
 }
 
 /// A secret from its file when given, else from its variable (an empty variable is no secret).
+/// Grafana's login, the same flags and variables in `grade` and `doctor`: a user and a password that
+/// never comes from argv.
+#[derive(Debug, Args)]
+pub struct GrafanaLoginArgs {
+    /// Grafana's admin user, with the password (basic auth).
+    #[arg(long, env = "PROMLAB_GRAFANA_USER", default_value = "admin")]
+    pub grafana_user: String,
+
+    /// Grafana's admin password: only from PROMLAB_GRAFANA_PASSWORD (as a flag it is refused).
+    #[arg(
+        long,
+        env = "PROMLAB_GRAFANA_PASSWORD",
+        hide = true,
+        hide_env_values = true,
+        value_parser = FromEnvOnly
+    )]
+    pub grafana_password: Option<Secret>,
+
+    /// A file holding Grafana's admin password, read at start (or set PROMLAB_GRAFANA_PASSWORD; `docker compose -f compose/compose.yaml logs secrets` shows it); without one, what needs a login is skipped.
+    #[arg(
+        long,
+        env = "PROMLAB_GRAFANA_PASSWORD_FILE",
+        value_name = "FILE",
+        value_parser = read_secret_file
+    )]
+    pub grafana_password_file: Option<Secret>,
+}
+
+impl GrafanaLoginArgs {
+    /// The password: from the file, else the variable.
+    fn password(&self) -> Option<Secret> {
+        secret(
+            self.grafana_password_file.clone(),
+            self.grafana_password.clone(),
+        )
+    }
+}
+
 fn secret(file: Option<Secret>, variable: Option<Secret>) -> Option<Secret> {
     file.or(variable.filter(|secret| !secret.is_empty()))
 }

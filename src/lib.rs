@@ -22,6 +22,7 @@ pub mod secrets;
 pub mod serve;
 pub mod sink;
 pub mod tsdb;
+pub mod version;
 
 use cli::{Cli, Command};
 

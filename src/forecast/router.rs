@@ -121,6 +121,11 @@ pub fn encode(inner: &Inner, models: &[&'static str], now: f64, format: Format) 
         }
     }
     encode_health(&mut encoder, inner);
+    encoder.info(
+        "promlab_build",
+        "The promlab build serving this: its version and git revision.",
+        &crate::version::LABELS,
+    );
     encoder.finish()
 }
 

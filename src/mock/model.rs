@@ -164,7 +164,12 @@ impl Model {
         encoder.info(
             "model_build",
             "Version of the promlab model mock.",
-            &[("version", env!("CARGO_PKG_VERSION"))],
+            &crate::version::LABELS,
+        );
+        encoder.info(
+            "promlab_build",
+            "The promlab build serving this: its version and git revision.",
+            &crate::version::LABELS,
         );
         encoder.finish()
     }

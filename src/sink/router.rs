@@ -198,6 +198,11 @@ async fn metrics(State(state): State<SinkState>, headers: HeaderMap) -> impl Int
         None,
         [(&[][..], rejected as f64)],
     );
+    encoder.info(
+        "promlab_build",
+        "The promlab build serving this: its version and git revision.",
+        &crate::version::LABELS,
+    );
     (
         [(header::CONTENT_TYPE, format.content_type())],
         encoder.finish(),

@@ -193,3 +193,34 @@ fn probe_passes_on_a_healthy_mock_and_fails_naming_the_problem() {
         stderr(&down)
     );
 }
+
+/// `promlab --version` names the crate's version and the revision it was built from, and every server's
+/// `/metrics` carries the same in `promlab_build_info`.
+#[tokio::test]
+async fn the_version_names_the_crate_version_and_the_git_revision() {
+    let output = Promlab::new().args(["--version"]).output();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let printed = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    let version = env!("CARGO_PKG_VERSION");
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .ok()
+        .filter(|output| output.status.success())
+        .map_or_else(
+            || "unknown".to_owned(),
+            |output| String::from_utf8_lossy(&output.stdout).trim().to_owned(),
+        );
+    assert_eq!(printed, format!("promlab {version} ({head})"));
+
+    let info = format!("promlab_build_info{{version=\"{version}\",revision=\"{head}\"}} 1");
+    for server in [
+        vec!["mock", "--listen", "127.0.0.1:0"],
+        vec!["webhook-sink", "--listen", "127.0.0.1:0"],
+    ] {
+        let serving = Promlab::new().args_slice(&server).serve();
+        let metrics = get_text(&serving.url("/metrics")).await;
+        assert!(metrics.contains(&info), "{server:?}: {metrics}");
+    }
+}

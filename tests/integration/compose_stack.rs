@@ -523,43 +523,17 @@ impl Stack {
             ("grafana-secrets", "grafana_admin_password", "472"),
         ] {
             let mount = format!("{}_{volume}:/v:ro", self.project);
-            let stat = docker(&[
-                "run",
-                "--rm",
-                "--network",
-                "none",
-                "--user",
-                "0",
-                "--volume",
-                &mount,
-                "--entrypoint",
-                "stat",
-                &promlab,
-                "-c",
-                "%u %a",
-                &format!("/v/{file}"),
-            ]);
-            assert_eq!(text(stat).trim(), format!("{uid} 400"), "{volume}/{file}");
-            let listed = docker(&[
-                "run",
-                "--rm",
-                "--network",
-                "none",
-                "--user",
-                "0",
-                "--volume",
-                &mount,
-                "--entrypoint",
-                "ls",
-                &promlab,
-                "-A",
-                "/v",
-            ]);
-            assert_eq!(
-                text(listed).trim(),
-                file,
-                "volume {volume} holds one secret"
-            );
+            // A command run as root in promlab's image, the volume at /v, read-only and offline.
+            let in_volume = |program: &str, args: &[&str]| {
+                let mut command = vec!["run", "--rm", "--network", "none", "--user", "0"];
+                command.extend(["--volume", &mount, "--entrypoint", program, &promlab]);
+                command.extend(args);
+                text(docker(&command))
+            };
+            let stat = in_volume("stat", &["-c", "%u %a", &format!("/v/{file}")]);
+            assert_eq!(stat.trim(), format!("{uid} 400"), "{volume}/{file}");
+            let listed = in_volume("ls", &["-A", "/v"]);
+            assert_eq!(listed.trim(), file, "volume {volume} holds one secret");
         }
     }
 }

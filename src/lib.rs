@@ -21,6 +21,7 @@ pub mod redact;
 pub mod secrets;
 pub mod serve;
 pub mod sink;
+pub mod time;
 pub mod tsdb;
 pub mod version;
 

@@ -17,9 +17,9 @@ use std::time::Duration;
 use futures_util::{StreamExt as _, TryStreamExt as _};
 
 use crate::dataset::{Labels, Series};
-use crate::export::time::{format_time, parse_day, parse_duration};
 use crate::fs::{FsError, WriteOptions, write_atomically};
 use crate::prom::{PromClient, PromError};
+use crate::time::{format_time, parse_day, parse_duration};
 use manifest::{ChunkEntry, FORMAT, Manifest};
 use store::Target;
 

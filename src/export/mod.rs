@@ -4,7 +4,6 @@
 //! bounded number run at once, and the dataset is written whole or not at all (see [`crate::dataset`]).
 
 mod list;
-pub mod time;
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal as _;
@@ -90,9 +89,9 @@ pub fn split_range(start: i64, end: i64, step: i64) -> Vec<(i64, i64)> {
 
 /// Checks the range and returns `(start, end, step)` in milliseconds.
 fn plan(config: &ExportConfig) -> Result<(i64, i64, i64), ExportError> {
-    let start = time::parse_time(&config.start).map_err(ExportError::Input)?;
-    let end = time::parse_time(&config.end).map_err(ExportError::Input)?;
-    let step = time::parse_duration(&config.step)
+    let start = crate::time::parse_time(&config.start).map_err(ExportError::Input)?;
+    let end = crate::time::parse_time(&config.end).map_err(ExportError::Input)?;
+    let step = crate::time::parse_duration(&config.step)
         .map_err(|problem| ExportError::Input(format!("--step: {problem}")))?;
     if end < start {
         return Err(ExportError::Input(format!(

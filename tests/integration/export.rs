@@ -33,7 +33,7 @@ fn test_day() -> (String, i64) {
         .unwrap()
         .as_millis();
     let start = i64::try_from(now).unwrap() / 86_400_000 * 86_400_000 - 3 * 86_400_000;
-    let day = promlab::export::time::format_time(start)[..10].to_owned();
+    let day = promlab::time::format_time(start)[..10].to_owned();
     (day, start)
 }
 
@@ -194,7 +194,7 @@ fn parse_value(text: &str) -> f64 {
 }
 
 fn parse_seconds(text: &str) -> i64 {
-    promlab::export::time::parse_time(text).unwrap()
+    promlab::time::parse_time(text).unwrap()
 }
 
 /// Long CSV: `timestamp,metric,labels,value` with the labels quoted.

@@ -90,7 +90,7 @@ const ROWS: &[Row] = &[
         },
         env: &[],
         code: 1,
-        says: &["line 3", "between 1970 and 9999", "divide by 1000"],
+        says: &["line 3", "milliseconds? divide by 1000"],
         kept: &[("forecasts.csv", "the last run's forecasts\n")],
         never: &[],
     },

@@ -186,7 +186,7 @@ pub fn read_csv(path: &Path) -> Result<Vec<(f64, f64)>, BacktestError> {
         let (at, value) = line
             .split_once(',')
             .ok_or_else(|| bad(format!("{line:?} has no comma")))?;
-        let at = parse_time(at.trim()).ok_or_else(|| bad(format!("{at:?} is not a timestamp")))?;
+        let at = crate::time::parse_time(at.trim()).map_err(&bad)? as f64 / 1000.0;
         if !(0.0..=LAST_TIMESTAMP).contains(&at) {
             return Err(bad(format!(
                 "{at} is not a time between 1970 and 9999 in unix seconds (milliseconds? divide by 1000)"
@@ -210,26 +210,9 @@ const LAST_TIMESTAMP: f64 = 253_402_300_799.0;
 /// `now-DURATION` (`now-6h`).
 #[must_use]
 pub fn parse_time(text: &str) -> Option<f64> {
-    let text = text.trim();
-    if let Ok(seconds) = text.parse::<f64>() {
-        return seconds.is_finite().then_some(seconds);
-    }
-    if let Some(rest) = text.strip_prefix("now") {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .ok()?
-            .as_secs_f64();
-        let ago = match rest.trim().strip_prefix('-') {
-            Some(ago) => humantime::parse_duration(ago.trim()).ok()?.as_secs_f64(),
-            None if rest.trim().is_empty() => 0.0,
-            None => return None,
-        };
-        return Some(now - ago);
-    }
-    let at = humantime::parse_rfc3339_weak(text).ok()?;
-    at.duration_since(std::time::UNIX_EPOCH)
+    crate::time::parse_time(text)
         .ok()
-        .map(|since| since.as_secs_f64())
+        .map(|millis| millis as f64 / 1000.0)
 }
 
 /// Writes every forecast as CSV, atomically (see [`crate::fs`]).
@@ -793,7 +776,7 @@ mod tests {
         .unwrap();
         let error = read_csv(&bad).unwrap_err().to_string();
         assert!(
-            error.contains("line 3") && error.contains("\"yesterday\" is not a timestamp"),
+            error.contains("line 3") && error.contains("\"yesterday\" is not a time"),
             "{error}"
         );
         std::fs::remove_dir_all(&dir).unwrap();

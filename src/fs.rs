@@ -296,13 +296,6 @@ fn sync_folder(folder: &Path) -> io::Result<()> {
 mod tests {
     use super::*;
 
-    fn scratch(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("promlab-fs-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
-    }
-
     fn names(dir: &Path) -> Vec<String> {
         let mut names: Vec<String> = std::fs::read_dir(dir)
             .unwrap()
@@ -314,7 +307,8 @@ mod tests {
 
     #[test]
     fn a_file_is_written_whole_and_replaces_the_old_one() {
-        let dir = scratch("whole");
+        let folder = tempfile::tempdir().unwrap();
+        let dir = folder.path();
         let path = dir.join("data.csv");
         std::fs::write(&path, "old").unwrap();
         write_atomically(&path, WriteOptions::default(), |out| {
@@ -327,14 +321,14 @@ mod tests {
         assert!(written.starts_with(b"a,b\n"));
         write_bytes_atomically(&path, b"new", WriteOptions::default()).unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
-        assert_eq!(names(&dir), ["data.csv"]);
-        assert!(!registry().iter().any(|p| p.starts_with(&dir)));
-        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(names(dir), ["data.csv"]);
+        assert!(!registry().iter().any(|p| p.starts_with(dir)));
     }
 
     #[test]
     fn an_error_while_filling_leaves_the_old_file_and_no_temporary() {
-        let dir = scratch("error");
+        let folder = tempfile::tempdir().unwrap();
+        let dir = folder.path();
         let path = dir.join("report.txt");
         std::fs::write(&path, "old").unwrap();
         let error = write_atomically(&path, WriteOptions::default(), |out| {
@@ -345,16 +339,16 @@ mod tests {
         assert_eq!(error.path, path);
         assert!(error.to_string().contains("the disk is full"), "{error}");
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "old");
-        assert_eq!(names(&dir), ["report.txt"]);
-        assert!(!registry().iter().any(|p| p.starts_with(&dir)));
-        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(names(dir), ["report.txt"]);
+        assert!(!registry().iter().any(|p| p.starts_with(dir)));
     }
 
     #[cfg(unix)]
     #[test]
     fn the_mode_is_applied_exactly() {
         use std::os::unix::fs::PermissionsExt as _;
-        let dir = scratch("mode");
+        let folder = tempfile::tempdir().unwrap();
+        let dir = folder.path();
         let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
         let secret = dir.join("password");
         for wanted in [0o644, 0o600, 0o400] {
@@ -375,12 +369,12 @@ mod tests {
             mode(&dir.join("reference")),
             "as File::create"
         );
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
     fn stale_temporaries_are_removed_and_fresh_ones_kept() {
-        let dir = scratch("stale");
+        let folder = tempfile::tempdir().unwrap();
+        let dir = folder.path();
         let old = dir.join(".out.csv.Ab12Cd.tmp");
         let fresh = dir.join(".out.csv.Zz99yY.tmp");
         let another_target = dir.join(".out.csv.gz.Ab12Cd.tmp");
@@ -402,8 +396,7 @@ mod tests {
         assert!(fresh.exists(), "maybe a live writer's: kept");
         assert!(another_target.exists(), "another file's");
         assert!(unrelated.exists(), "not a name this writer makes");
-        assert_eq!(remove_stale_temporaries(&dir, OsStr::new("out.csv")), 0);
-        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(remove_stale_temporaries(dir, OsStr::new("out.csv")), 0);
     }
 
     /// Run in a child process (the test binary again): writes half a file, then exits as a batch
@@ -421,7 +414,8 @@ mod tests {
 
     #[test]
     fn a_stopped_writer_leaves_no_temporary_and_exits_with_the_signal_status() {
-        let dir = scratch("stopped");
+        let folder = tempfile::tempdir().unwrap();
+        let dir = folder.path();
         let path = dir.join("export.csv");
         std::fs::write(&path, "old").unwrap();
         let status = std::process::Command::new(std::env::current_exe().unwrap())
@@ -431,14 +425,14 @@ mod tests {
             .status()
             .unwrap();
         assert_eq!(status.code(), Some(130));
-        assert_eq!(names(&dir), ["export.csv"], "no temporary left");
+        assert_eq!(names(dir), ["export.csv"], "no temporary left");
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "old");
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
     fn a_missing_folder_is_named_with_the_fix() {
-        let dir = scratch("missing");
+        let folder = tempfile::tempdir().unwrap();
+        let dir = folder.path();
         let path = dir.join("absent").join("x.parquet");
         let error = write_bytes_atomically(&path, b"x", WriteOptions::default()).unwrap_err();
         let message = error.to_string();
@@ -448,6 +442,5 @@ mod tests {
             "{message}"
         );
         assert_eq!(error.source.kind(), ErrorKind::NotFound);
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::body::{Body, HttpBody};
 use axum::extract::Request;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
@@ -47,6 +48,17 @@ pub const MAX_BUFFER: usize = 64 * 1024;
 /// sends SIGKILL 10 s after SIGTERM; five seconds lets every request here finish (they take
 /// milliseconds) and leaves the rest of the process time to log that it stopped.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// How much of a request body its handler did not read (one refused as too large, `413`) the server
+/// still reads and discards before it answers, and for how long at most. Closing a connection with
+/// unread bytes resets it, and a client still sending (curl, reqwest) then reports "broken pipe"
+/// instead of the answer that says what was wrong; nginx lingers for the same reason, Go drains 256
+/// KiB. 8 MiB covers any mistaken upload to these servers over loopback or a LAN in well under the
+/// two seconds; a larger or slower body is cut off (the client sees a reset, as with any server).
+pub const DRAIN_MAX: u64 = 8 * 1024 * 1024;
+
+/// See [`DRAIN_MAX`].
+pub const DRAIN_TIME: Duration = Duration::from_secs(2);
 
 /// How many bytes of an untrusted value [`quote`] keeps for the logs.
 pub const QUOTE_MAX: usize = 64;
@@ -94,7 +106,7 @@ pub async fn serve_with(
     shutdown: impl Future<Output = ()> + Send + 'static,
     limits: Limits,
 ) -> std::io::Result<()> {
-    let router = with_request_timeout(router, limits.request_timeout);
+    let router = with_request_timeout(drain_unread_bodies(router), limits.request_timeout);
     let connections = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let graceful = GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
@@ -176,6 +188,90 @@ pub fn with_request_timeout(router: Router, timeout: Duration) -> Router {
             }
         },
     ))
+}
+
+/// Reads and discards what a handler left of its request's body (see [`DRAIN_MAX`]) before the
+/// response goes out, so the client gets the answer, and the connection can be kept alive.
+pub fn drain_unread_bodies(router: Router) -> Router {
+    router.layer(middleware::from_fn(
+        |request: Request, next: Next| async move {
+            let (parts, body) = request.into_parts();
+            let (back, mut returned) = tokio::sync::oneshot::channel();
+            let body = Body::new(Returning {
+                body: Some(body),
+                back: Some(back),
+            });
+            let response = next.run(Request::from_parts(parts, body)).await;
+            // The handler has dropped its request by now; if it kept it, there is nothing to drain.
+            if let Ok(rest) = returned.try_recv() {
+                drain(rest).await;
+            }
+            response
+        },
+    ))
+}
+
+/// Reads and discards `body` up to [`DRAIN_MAX`] bytes and [`DRAIN_TIME`].
+async fn drain(mut body: Body) {
+    use http_body_util::BodyExt;
+    let mut left = DRAIN_MAX;
+    let reading = async {
+        while let Some(Ok(frame)) = body.frame().await {
+            let read = frame.data_ref().map_or(0, bytes::Bytes::len) as u64;
+            let Some(rest) = left.checked_sub(read) else {
+                return false;
+            };
+            left = rest;
+        }
+        true
+    };
+    match tokio::time::timeout(DRAIN_TIME, reading).await {
+        Ok(true) => {}
+        Ok(false) | Err(_) => tracing::debug!(
+            max = DRAIN_MAX,
+            "a request body too large or too slow to drain; the connection is closed"
+        ),
+    }
+}
+
+/// A request body that, when its handler drops it, hands what is left of it back through `back`.
+struct Returning {
+    body: Option<Body>,
+    back: Option<tokio::sync::oneshot::Sender<Body>>,
+}
+
+impl HttpBody for Returning {
+    type Data = bytes::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        context: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        match self.body.as_mut() {
+            Some(body) => std::pin::Pin::new(body).poll_frame(context),
+            None => std::task::Poll::Ready(None),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.as_ref().is_none_or(HttpBody::is_end_stream)
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body
+            .as_ref()
+            .map_or_else(|| http_body::SizeHint::with_exact(0), HttpBody::size_hint)
+    }
+}
+
+impl Drop for Returning {
+    fn drop(&mut self) {
+        if let (Some(body), Some(back)) = (self.body.take(), self.back.take()) {
+            // The middleware has gone (the request timed out): the body goes with the connection.
+            back.send(body).ok();
+        }
+    }
 }
 
 /// Why a request to an endpoint that changes state was refused as possibly cross-site.
@@ -356,7 +452,7 @@ pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::body::Body;
+    use axum::extract::DefaultBodyLimit;
     use axum::http::HeaderValue;
     use axum::routing::get;
     use http_body_util::BodyExt;
@@ -383,6 +479,11 @@ mod tests {
         Router::new()
             .route("/healthz", get(|| async { "ok\n" }))
             .route("/forever", get(std::future::pending::<&'static str>))
+            .route(
+                "/small",
+                axum::routing::put(|body: bytes::Bytes| async move { format!("{}\n", body.len()) })
+                    .layer(DefaultBodyLimit::max(1024)),
+            )
     }
 
     /// Serves `app()` on a free loopback port; sending on the returned channel stops it.
@@ -445,6 +546,60 @@ mod tests {
             .expect("the server closes a slow client's connection");
         let answer = String::from_utf8_lossy(&answer);
         assert!(!answer.contains("200 OK"), "{answer}");
+    }
+
+    #[tokio::test]
+    async fn an_upload_refused_as_too_large_gets_its_answer_and_the_connection_lives_on() {
+        let (address, _stop, _server) = start(Limits::default()).await;
+        let mut stream = TcpStream::connect(address).await.unwrap();
+        // Six MiB: more than loopback's socket buffers hold, so a server that closed without reading
+        // them would reset the connection while this client is still sending.
+        let body = vec![b'x'; 6 << 20];
+        let head = format!(
+            "PUT /small HTTP/1.1\r\nHost: test\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        tokio::time::timeout(PATIENCE, async {
+            stream.write_all(head.as_bytes()).await?;
+            stream.write_all(&body).await
+        })
+        .await
+        .expect("the server reads the upload")
+        .expect("the server does not reset the connection");
+        let mut answer = vec![0; 1024];
+        let read = tokio::time::timeout(PATIENCE, stream.read(&mut answer))
+            .await
+            .expect("an answer")
+            .unwrap();
+        let answer = String::from_utf8_lossy(&answer[..read]);
+        assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+        // The same connection serves the next request.
+        let answer = tokio::time::timeout(PATIENCE, get_over(&mut stream, "/healthz"))
+            .await
+            .expect("an answer on the kept-alive connection");
+        assert!(
+            answer.starts_with("HTTP/1.1 200") && answer.ends_with("ok\n"),
+            "{answer}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_upload_past_the_drain_limit_is_cut_off() {
+        let (address, _stop, _server) = start(Limits::default()).await;
+        let mut stream = TcpStream::connect(address).await.unwrap();
+        let size = usize::try_from(DRAIN_MAX).unwrap() * 4;
+        let head = format!("PUT /small HTTP/1.1\r\nHost: test\r\nContent-Length: {size}\r\n\r\n");
+        let chunk = vec![b'x'; 1 << 20];
+        let sent = tokio::time::timeout(PATIENCE, async {
+            stream.write_all(head.as_bytes()).await?;
+            for _ in 0..size / chunk.len() {
+                stream.write_all(&chunk).await?;
+            }
+            Ok::<_, std::io::Error>(())
+        })
+        .await
+        .expect("the server does not hang on to the connection");
+        assert!(sent.is_err(), "the server read {size} bytes it had refused");
     }
 
     #[tokio::test]

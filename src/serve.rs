@@ -225,12 +225,12 @@ async fn drain(mut body: Body) {
         }
         true
     };
-    match tokio::time::timeout(DRAIN_TIME, reading).await {
-        Ok(true) => {}
-        Ok(false) | Err(_) => tracing::debug!(
+    let drained = matches!(tokio::time::timeout(DRAIN_TIME, reading).await, Ok(true));
+    if !drained {
+        tracing::debug!(
             max = DRAIN_MAX,
             "a request body too large or too slow to drain; the connection is closed"
-        ),
+        );
     }
 }
 

@@ -70,10 +70,12 @@ fn assert_close(case: &str, what: &str, ours: &[f64], theirs: &[f64], tolerance:
 
 fn assert_close_each(case: &str, what: &str, ours: &[f64], theirs: &[f64], tolerances: &[f64]) {
     assert_eq!(ours.len(), theirs.len(), "{case} {what}: lengths");
-    for (i, ((a, b), tolerance)) in ours.iter().zip(theirs).zip(tolerances).enumerate() {
-        assert!(
-            (a - b).abs() <= *tolerance,
-            "{case} {what}[{i}]: promlab {a} vs statsmodels {b} (tolerance {tolerance})"
+    for (i, ((ours, theirs), tolerance)) in ours.iter().zip(theirs).zip(tolerances).enumerate() {
+        crate::support::close::assert_close(
+            &format!("{case} {what}[{i}], promlab against statsmodels"),
+            *ours,
+            *theirs,
+            *tolerance,
         );
     }
 }

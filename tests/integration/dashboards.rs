@@ -11,8 +11,9 @@ use serde_json::{Value, json};
 
 use crate::require;
 use crate::support::containers::{GRAFANA_IMAGE, Grafana, Prometheus, image};
+use crate::support::eventually::within;
+use crate::support::lab_stack::ScrapedLab;
 use crate::support::skip_grafana;
-use crate::support::stack::Stack;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
@@ -433,7 +434,7 @@ async fn unanswered<'q>(
 async fn every_panel_query_finds_series_in_prometheus_scraping_the_lab() {
     let stack = require!(
         "every_panel_query_finds_series_in_prometheus_scraping_the_lab",
-        Stack::start().await
+        ScrapedLab::start().await
     );
     let queries = panel_queries(&dashboards());
     // Every panel of the three dashboards, the forecasts ones once per model the picker offers.
@@ -494,20 +495,6 @@ fn grafana_files(prometheus: &Prometheus) -> Vec<(String, Vec<u8>)> {
     files
 }
 
-/// Calls `attempt` every second until it returns something, for at most `limit`.
-async fn eventually<T>(limit: Duration, mut attempt: impl AsyncFnMut() -> Option<T>) -> Option<T> {
-    let deadline = tokio::time::Instant::now() + limit;
-    loop {
-        if let Some(value) = attempt().await {
-            return Some(value);
-        }
-        if tokio::time::Instant::now() >= deadline {
-            return None;
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
-}
-
 #[tokio::test]
 async fn grafana_provisions_the_data_source_and_every_dashboard() {
     let test = "grafana_provisions_the_data_source_and_every_dashboard";
@@ -519,11 +506,11 @@ async fn grafana_provisions_the_data_source_and_every_dashboard() {
             return;
         }
     };
-    let stack = require!(test, Stack::start().await);
+    let stack = require!(test, ScrapedLab::start().await);
     let grafana = Grafana::start(&image, grafana_files(&stack.prometheus)).await;
     let limit = Duration::from_secs(60);
 
-    let health = eventually(limit, async || {
+    let health = within(limit, async || {
         let (status, body) = grafana
             .api("/api/datasources/uid/promlab-prometheus/health", None)
             .await;
@@ -537,7 +524,7 @@ async fn grafana_provisions_the_data_source_and_every_dashboard() {
 
     for dashboard in dashboards() {
         let uid = dashboard.json["uid"].as_str().unwrap();
-        let found = eventually(limit, async || {
+        let found = within(limit, async || {
             let (status, body) = grafana
                 .api(&format!("/api/dashboards/uid/{uid}"), None)
                 .await;
@@ -568,7 +555,7 @@ async fn grafana_provisions_the_data_source_and_every_dashboard() {
                 "maxDataPoints": 300,
             }],
         });
-        let answered = eventually(limit, async || {
+        let answered = within(limit, async || {
             let (status, response) = grafana.api("/api/ds/query", Some(&body)).await;
             let frames = response["results"]["A"]["frames"].as_array()?;
             let points = frames

@@ -14,12 +14,15 @@ use serde_json::Value;
 
 use crate::require;
 use crate::support::binary::Promlab;
-use crate::support::containers::{self, Alertmanager, Prometheus};
+use crate::support::containers;
 use crate::support::discord::{FakeDiscord, Reply};
+use crate::support::eventually::eventually_body;
+use crate::support::fs::{copy_tree, scratch};
+use crate::support::lab_stack::{AlertingLab, LabFiles, rule_files};
 use crate::support::{Missing, free_port};
 
-/// Where the lab's Alertmanager reads the webhook URL (the secrets volume in compose).
-const WEBHOOK_URL_FILE: &str = "/etc/alertmanager/secrets/discord_webhook_url";
+/// How long the running stack gets to reach a state the test waits for.
+const MINUTE: Duration = Duration::from_secs(60);
 
 /// The lab's files, copied from the repository so a test can break them.
 const LAB_FILES: [&str; 5] = [
@@ -38,24 +41,11 @@ struct Expected {
     message: String,
 }
 
-fn copy(from: &Path, to: &Path) {
-    if from.is_dir() {
-        std::fs::create_dir_all(to).expect("a folder");
-        for entry in std::fs::read_dir(from).expect("a readable folder") {
-            let entry = entry.expect("an entry");
-            copy(&entry.path(), &to.join(entry.file_name()));
-        }
-    } else {
-        std::fs::copy(from, to).expect("a copied file");
-    }
-}
-
 /// A fresh copy of the lab's committed files in the test's own folder.
 fn lab_copy(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("doctor-{name}"));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = scratch(&format!("doctor-{name}"));
     for file in LAB_FILES {
-        copy(
+        copy_tree(
             &Path::new(env!("CARGO_MANIFEST_DIR")).join(file),
             &dir.join(file),
         );
@@ -398,52 +388,25 @@ fn alertmanager_config() -> &'static str {
      receivers:\n  - name: discord\n    discord_configs:\n      - webhook_url_file: /etc/alertmanager/secrets/discord_webhook_url\n"
 }
 
-/// Polls `url` until its body satisfies `done`, or fails the test after 60 s.
-async fn wait_until(url: &str, what: &str, done: impl Fn(&str) -> bool) {
-    for _ in 0..240 {
-        if let Ok(response) = reqwest::get(url).await
-            && let Ok(body) = response.text().await
-            && done(&body)
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    panic!("{what} within 60 s ({url})");
-}
-
+/// Starts Alertmanager and Prometheus (with `prometheus` as its config and, if `rules`, the
+/// repository's own rule files) on the two ports.
 async fn start_live(
     prometheus_port: u16,
     prometheus: &str,
     rules: bool,
     alertmanager_port: u16,
     webhook_url: &str,
-) -> Result<(Prometheus, Alertmanager), Missing> {
-    let rule_files: Vec<(String, String)> = if rules {
-        ["model", "targets", "node", "forecast"]
-            .iter()
-            .map(|name| {
-                let path = format!("rules/{name}.yml");
-                let text = std::fs::read_to_string(
-                    Path::new(env!("CARGO_MANIFEST_DIR"))
-                        .join("prometheus")
-                        .join(&path),
-                )
-                .expect("a rule file");
-                (path, text)
-            })
-            .collect()
-    } else {
-        Vec::new()
+) -> Result<AlertingLab, Missing> {
+    let files = LabFiles {
+        prometheus: prometheus.to_owned(),
+        rules: if rules {
+            rule_files(Path::new(env!("CARGO_MANIFEST_DIR")))
+        } else {
+            Vec::new()
+        },
+        alertmanager: alertmanager_config().to_owned(),
     };
-    let alertmanager = Alertmanager::start(
-        alertmanager_port,
-        alertmanager_config(),
-        (WEBHOOK_URL_FILE, webhook_url),
-    )
-    .await?;
-    let prometheus = Prometheus::start_with(prometheus_port, prometheus, &rule_files).await?;
-    Ok((prometheus, alertmanager))
+    AlertingLab::start((prometheus_port, alertmanager_port), &files, webhook_url).await
 }
 
 /// The mistakes seeded into the running stack, and what the doctor must say about each.
@@ -513,7 +476,7 @@ async fn doctor_finds_each_mistake_in_the_running_stack() {
             "  - job_name: model_mock\n    static_configs:\n      - targets: ['localhost:{closed}']\n"
         ),
     );
-    let (_prometheus, _alertmanager) = require!(
+    let _lab = require!(
         test,
         start_live(
             prometheus_port,
@@ -536,9 +499,10 @@ async fn doctor_finds_each_mistake_in_the_running_stack() {
         "POST {alerts}: {}",
         sent.status()
     );
-    wait_until(
+    eventually_body(
+        "Alertmanager counts the failed Discord notification",
+        MINUTE,
         &format!("http://127.0.0.1:{alertmanager_port}/metrics"),
-        "Alertmanager never counted the failed Discord notification",
         |metrics| {
             metrics.lines().any(|line| {
                 line.starts_with("alertmanager_notifications_failed_total{")
@@ -548,9 +512,10 @@ async fn doctor_finds_each_mistake_in_the_running_stack() {
         },
     )
     .await;
-    wait_until(
+    eventually_body(
+        "Prometheus scrapes the localhost target (down)",
+        MINUTE,
         &format!("http://127.0.0.1:{prometheus_port}/api/v1/targets"),
-        "Prometheus never scraped the localhost target",
         |targets| targets.contains("\"health\":\"down\""),
     )
     .await;
@@ -610,7 +575,7 @@ async fn doctor_says_a_healthy_stack_is_healthy() {
     let discord = FakeDiscord::start(Vec::new()).await;
     let (prometheus_port, alertmanager_port) = (free_port(), free_port());
     let config = prometheus_config(prometheus_port, Some(alertmanager_port), true, "");
-    let (_prometheus, _alertmanager) = require!(
+    let _lab = require!(
         test,
         start_live(
             prometheus_port,
@@ -621,15 +586,17 @@ async fn doctor_says_a_healthy_stack_is_healthy() {
         )
         .await
     );
-    wait_until(
+    eventually_body(
+        "Prometheus finds its Alertmanager",
+        MINUTE,
         &format!("http://127.0.0.1:{prometheus_port}/api/v1/alertmanagers"),
-        "Prometheus never found its Alertmanager",
         |answer| answer.contains(&format!("127.0.0.1:{alertmanager_port}")),
     )
     .await;
-    wait_until(
+    eventually_body(
+        "Prometheus scrapes itself",
+        MINUTE,
         &format!("http://127.0.0.1:{prometheus_port}/api/v1/targets"),
-        "Prometheus never scraped itself",
         |targets| targets.contains("\"health\":\"up\""),
     )
     .await;

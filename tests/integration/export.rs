@@ -18,6 +18,7 @@ use promlab::prom::PromClient;
 use crate::require;
 use crate::support::binary::{Promlab, stderr};
 use crate::support::containers::{PROMETHEUS_IMAGE, Prometheus, image};
+use crate::support::fs::{open_to_containers, scratch};
 use crate::support::{Missing, free_port, which};
 
 const STEP_MS: i64 = 10_000;
@@ -76,25 +77,13 @@ fn history(start: i64) -> (String, Expected) {
     (text, expected)
 }
 
-/// A scratch folder for `name`, empty.
-fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 /// TSDB blocks made by the real promtool from `openmetrics`, in `work/data`.
 fn blocks(work: &Path, openmetrics: &str) -> Result<PathBuf, Missing> {
     let data = work.join("data");
     std::fs::create_dir_all(&data).unwrap();
     std::fs::write(work.join("history.om"), openmetrics).unwrap();
     // Prometheus and promtool run as nobody: the folder must be theirs to write.
-    let opened = Command::new("chmod")
-        .args(["-R", "a+rwX", &work.display().to_string()])
-        .status()
-        .unwrap();
-    assert!(opened.success());
+    open_to_containers(work);
     let reference = image(PROMETHEUS_IMAGE)?;
     let created = Command::new("docker")
         .args(["run", "--rm", "--network", "none", "--volume"])

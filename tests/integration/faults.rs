@@ -4,23 +4,14 @@
 //! the same, a server's state is as it was. No secret given on the command line or in a URL shows up
 //! in any output. Servers run on loopback only.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use serde_json::Value;
 
 use crate::support::binary::{Promlab, stderr};
 use crate::support::free_port;
-
-/// A folder of its own for one row, emptied first.
-fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("faults")
-        .join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("a scratch folder");
-    dir
-}
+use crate::support::fs::scratch;
 
 /// One command given something wrong.
 struct Row {
@@ -179,7 +170,7 @@ const ROWS: &[Row] = &[
 fn each_command_refuses_bad_input_clearly_and_loses_nothing() {
     let mut problems = Vec::new();
     for (index, row) in ROWS.iter().enumerate() {
-        let dir = scratch(&format!("command-{index}"));
+        let dir = scratch(&format!("faults/command-{index}"));
         for (file, contents) in row.kept {
             let kept = dir.join(file);
             std::fs::create_dir_all(kept.parent().expect("a folder")).expect("a folder");
@@ -409,7 +400,7 @@ async fn the_sink_refuses_hostile_requests_and_keeps_its_messages() {
 
 #[tokio::test]
 async fn the_forecaster_says_it_is_unhealthy_when_training_stalls() {
-    let dir = scratch("forecaster");
+    let dir = scratch("faults/forecaster");
     let config = dir.join("forecaster.yaml");
     std::fs::write(
         &config,

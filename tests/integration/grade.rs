@@ -12,8 +12,11 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::support::binary::{Promlab, stderr};
-use crate::support::containers::{self, Alertmanager, Prometheus};
+use crate::support::containers;
 use crate::support::discord::FakeDiscord;
+use crate::support::eventually::eventually;
+use crate::support::fs::{copy_tree, scratch};
+use crate::support::lab_stack::{AlertingLab, LabFiles};
 use crate::support::mock::RunningMock;
 use crate::support::{Missing, free_port, skip};
 
@@ -31,18 +34,6 @@ const KIT: [&str; 6] = [
 /// passed on to the binary by their variables (the builder clears PROMLAB_*).
 const JUDGES: [containers::Pin; 2] = [containers::PROMETHEUS_IMAGE, containers::ALERTMANAGER_IMAGE];
 
-fn copy_tree(from: &Path, to: &Path) {
-    if from.is_dir() {
-        std::fs::create_dir_all(to).expect("the test's files and reports");
-        for entry in std::fs::read_dir(from).expect("the test's files and reports") {
-            let entry = entry.expect("the test's files and reports");
-            copy_tree(&entry.path(), &to.join(entry.file_name()));
-        }
-    } else {
-        std::fs::copy(from, to).expect("the test's files and reports");
-    }
-}
-
 /// A student's repository made of the kit's files, with lab 7's deliverables (an export and a
 /// backup's verification), in a fresh folder.
 fn kit_repo(path: &Path) -> PathBuf {
@@ -59,12 +50,6 @@ fn kit_repo(path: &Path) -> PathBuf {
     std::fs::write(path.join("exports/backup-verify.txt"), "backup verified\n")
         .expect("the test's files and reports");
     path.to_path_buf()
-}
-
-fn scratch(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("grade")
-        .join(name)
 }
 
 fn grade(args: &[&str]) -> std::process::Output {
@@ -122,7 +107,7 @@ fn judges_missing(report: &Value) -> Option<Missing> {
 #[test]
 fn the_kit_grades_all_pass_on_every_labs_static_criteria() {
     let test = "the_kit_grades_all_pass_on_every_labs_static_criteria";
-    let repo = kit_repo(&scratch("kit"));
+    let repo = kit_repo(&scratch("grade/kit"));
     for lab in 1..=7 {
         let (code, report) = grade_json(lab, &repo, &[]);
         if let Some(missing) = judges_missing(&report) {
@@ -166,7 +151,7 @@ fn each_broken_repository_fails_with_its_criterion_and_message() {
     assert!(cases.len() >= 15, "the table lost cases");
     let mut problems = Vec::new();
     for case in &cases {
-        let repo = kit_repo(&scratch(&format!("{}.bad", case.case)));
+        let repo = kit_repo(&scratch(&format!("grade/{}.bad", case.case)));
         let path = repo.join(&case.file);
         let original = std::fs::read_to_string(&path).expect("the test's files and reports");
         assert!(
@@ -216,8 +201,7 @@ fn each_broken_repository_fails_with_its_criterion_and_message() {
 #[test]
 fn a_class_gets_one_summary_table_and_a_report_per_student() {
     let test = "a_class_gets_one_summary_table_and_a_report_per_student";
-    let class = scratch("class");
-    let _ = std::fs::remove_dir_all(&class);
+    let class = scratch("grade/class");
     kit_repo(&class.join("alice"));
     let bob = kit_repo(&class.join("bob"));
     let rules = bob.join("prometheus/rules/node.yml");
@@ -300,9 +284,7 @@ fn live_checks_without_a_class_stack_are_refused() {
 
 #[test]
 fn an_unknown_check_kind_in_an_edited_criteria_file_is_refused_with_its_line() {
-    let criteria = scratch("edited-criteria.yaml");
-    std::fs::create_dir_all(criteria.parent().expect("the test's files and reports"))
-        .expect("the test's files and reports");
+    let criteria = scratch("grade/edited-criteria").join("criteria.yaml");
     let built_in =
         std::fs::read_to_string(format!("{ROOT}/labs/03-grafana-dashboard/criteria.yaml"))
             .expect("the test's files and reports");
@@ -356,13 +338,17 @@ async fn a_running_stack_grades_its_live_criteria_and_grafanas_are_skipped() {
     let test = "a_running_stack_grades_its_live_criteria_and_grafanas_are_skipped";
     let mock = RunningMock::start(Scenario::Steady, Duration::from_secs(1), 7).await;
     let discord = FakeDiscord::start(Vec::new()).await;
-    let repo = scratch("live");
-    let (prometheus, alertmanager) = match start_live_lab(&repo, &mock, &discord).await {
+    let repo = scratch("grade/live");
+    let lab = match start_live_lab(&repo, &mock, &discord).await {
         Ok(started) => started,
         Err(missing) => return skip(test, &missing),
     };
-    let (prometheus_port, alertmanager_port) = (prometheus.port, alertmanager.1);
-    let alertmanager = alertmanager.0;
+    let (prometheus_port, alertmanager_port) = (lab.prometheus_port, lab.alertmanager_port);
+    let AlertingLab {
+        prometheus,
+        alertmanager,
+        ..
+    } = lab;
     let up = |result: &[Value]| {
         result
             .first()
@@ -452,49 +438,21 @@ async fn start_live_lab(
     repo: &Path,
     mock: &RunningMock,
     discord: &FakeDiscord,
-) -> Result<(Prometheus, (Alertmanager, u16)), Missing> {
-    let (prometheus_port, alertmanager_port) = (free_port(), free_port());
-    fast_lab(
-        repo,
-        &mock.address.to_string(),
-        prometheus_port,
-        alertmanager_port,
-    );
-    let read = |path: &str| std::fs::read_to_string(repo.join(path)).expect("a generated file");
-    let alertmanager = Alertmanager::start(
-        alertmanager_port,
-        &read("alertmanager/alertmanager.yml"),
-        (
-            "/etc/alertmanager/secrets/discord_webhook_url",
-            &discord.webhook_url(),
-        ),
-    )
-    .await?;
-    let rules: Vec<(String, String)> = ["model", "targets", "node", "forecast"]
-        .iter()
-        .map(|name| {
-            (
-                format!("rules/{name}.yml"),
-                read(&format!("prometheus/rules/{name}.yml")),
-            )
-        })
-        .collect();
-    let prometheus =
-        Prometheus::start_with(prometheus_port, &read("prometheus/prometheus.yml"), &rules).await?;
-    Ok((prometheus, (alertmanager, alertmanager_port)))
+) -> Result<AlertingLab, Missing> {
+    let ports = (free_port(), free_port());
+    fast_lab(repo, &mock.address.to_string(), ports.0, ports.1);
+    AlertingLab::start(ports, &LabFiles::read(repo), &discord.webhook_url()).await
 }
 
+/// Waits until the fake Discord holds `count` messages.
 async fn wait_for_messages(discord: &FakeDiscord, count: usize) {
-    for _ in 0..120 {
-        if discord.delivered().len() >= count {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-    panic!(
-        "Discord received {:?}, expected {count} messages",
-        discord.delivered()
-    );
+    eventually(
+        &format!("Discord receives {count} message(s)"),
+        Duration::from_secs(60),
+        || std::future::ready(discord.delivered()),
+        |delivered| delivered.len() >= count,
+    )
+    .await;
 }
 
 /// The judges' runner is missing (no promtool or amtool new enough, no image): the test is skipped.
@@ -505,8 +463,7 @@ fn judges_unavailable(report: &Value) -> Option<Missing> {
 #[test]
 fn a_students_tool_output_cannot_pass_for_another_students_result() {
     let test = "a_students_tool_output_cannot_pass_for_another_students_result";
-    let class = scratch("forged-class");
-    let _ = std::fs::remove_dir_all(&class);
+    let class = scratch("grade/forged-class");
     // alice's rules do not parse: promtool check config fails on her repository.
     let alice = kit_repo(&class.join("alice"));
     std::fs::write(
@@ -575,7 +532,7 @@ fn a_students_tool_output_cannot_pass_for_another_students_result() {
 #[test]
 fn a_repository_under_a_folder_with_a_colon_a_space_and_a_comma_is_graded() {
     let test = "a_repository_under_a_folder_with_a_colon_a_space_and_a_comma_is_graded";
-    let repo = kit_repo(&scratch("odd: folder, \"quoted\"").join("student"));
+    let repo = kit_repo(&scratch("grade/odd: folder, \"quoted\"").join("student"));
     // promtool (check config, test rules) and amtool (check-config) run on the repository itself.
     for lab in [2, 4] {
         let (code, report) = grade_json(lab, &repo, &[]);

@@ -15,38 +15,9 @@ use crate::support::Missing;
 use crate::support::binary::{Promlab, stderr};
 use crate::support::containers::{PROMETHEUS_IMAGE, Prometheus, image};
 use crate::support::free_port;
+use crate::support::fs::{copy_tree, open_to_containers, scratch};
 
 const FIXTURE: &str = "tests/fixtures/tsdb/good";
-
-/// An empty scratch folder under the test target folder.
-fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("the scratch folder is writable");
-    dir
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("the scratch folder is writable");
-    for entry in std::fs::read_dir(from).expect("the folder is readable") {
-        let entry = entry.expect("the folder is readable");
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("the file copies");
-        }
-    }
-}
-
-/// Prometheus and promtool run as nobody: the folder must be theirs to write.
-fn open_to_containers(dir: &Path) {
-    let opened = Command::new("chmod")
-        .args(["-R", "a+rwX", &dir.display().to_string()])
-        .status()
-        .expect("chmod runs");
-    assert!(opened.success());
-}
 
 /// The block folder inside the fixture data folder.
 fn fixture_block() -> PathBuf {
@@ -71,7 +42,7 @@ fn promlab_dump(dir: &Path, args: &[&str]) -> String {
 fn promtool_dump(dir: &Path, args: &[&str]) -> Result<String, Missing> {
     let image = image(PROMETHEUS_IMAGE)?;
     let view = scratch("tsdb-promtool-view");
-    copy_dir(dir, &view.join("data"));
+    copy_tree(dir, &view.join("data"));
     let _ = std::fs::remove_dir_all(view.join("data/wal"));
     std::fs::create_dir_all(view.join("data/wal")).expect("writable");
     open_to_containers(&view);
@@ -438,7 +409,7 @@ fn tsdb_reports_damaged_blocks_by_file_and_fix() {
     for (name, damage, expected) in cases {
         let work = scratch("tsdb-damaged");
         let data = work.join("data");
-        copy_dir(Path::new(FIXTURE), &data);
+        copy_tree(Path::new(FIXTURE), &data);
         let block = std::fs::read_dir(&data)
             .expect("readable")
             .map(|entry| entry.expect("readable").path())
@@ -502,7 +473,7 @@ fn tsdb_reader_never_panics_on_mutated_blocks() {
         .collect();
     let work = scratch("tsdb-fuzz");
     let block = work.join(original.file_name().expect("a name"));
-    copy_dir(&original, &block);
+    copy_tree(&original, &block);
     let (mut read, mut refused) = (0_u64, 0_u64);
     for case in 0..cases {
         let which = rng.random_range(0..files.len());
@@ -533,7 +504,7 @@ fn tsdb_reader_never_panics_on_mutated_blocks() {
             Err(_) => {
                 let kept = Path::new(env!("CARGO_TARGET_TMPDIR")).join("tsdb-fuzz-crash");
                 let _ = std::fs::remove_dir_all(&kept);
-                copy_dir(&work, &kept);
+                copy_tree(&work, &kept);
                 panic!(
                     "case {case} (seed {seed}) panicked on a mutated {}; the block is kept in {}",
                     files[which],

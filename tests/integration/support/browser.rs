@@ -9,7 +9,11 @@ use super::{Missing, which};
 /// Also saves a screenshot next to the test's temporary files when `screenshot` is given.
 pub fn dump_dom(url: &str, budget_ms: u32, screenshot: Option<&Path>) -> Result<String, Missing> {
     let chromium = which("chromium").or_else(|_| which("chromium-browser"))?;
-    let profile = tempdir();
+    let profile = super::fs::scratch(&format!(
+        "chromium-profile-{}-{}",
+        std::process::id(),
+        super::free_port()
+    ));
     let mut common = vec![
         "--headless".to_owned(),
         "--no-sandbox".to_owned(),
@@ -46,14 +50,4 @@ pub fn dump_dom(url: &str, budget_ms: u32, screenshot: Option<&Path>) -> Result<
         String::from_utf8_lossy(&output.stderr)
     );
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
-}
-
-fn tempdir() -> std::path::PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
-        "chromium-profile-{}-{}",
-        std::process::id(),
-        super::free_port()
-    ));
-    std::fs::create_dir_all(&dir).expect("a profile directory");
-    dir
 }

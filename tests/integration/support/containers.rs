@@ -330,18 +330,13 @@ impl Prometheus {
         limit: Duration,
         done: impl Fn(&[Value]) -> bool,
     ) -> Vec<Value> {
-        let deadline = tokio::time::Instant::now() + limit;
-        loop {
-            let result = self.query(promql).await;
-            if done(&result) {
-                return result;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "{promql} never satisfied the condition within {limit:?}; last result: {result:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        }
+        super::eventually::eventually(
+            &format!("{promql} satisfies the condition"),
+            limit,
+            || self.query(promql),
+            |result| done(result),
+        )
+        .await
     }
 }
 

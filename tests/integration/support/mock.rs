@@ -55,15 +55,13 @@ impl RunningMock {
     }
 
     async fn wait_until_healthy(&self) {
-        for _ in 0..100 {
-            if let Ok(response) = reqwest::get(self.url("/healthz")).await
-                && response.status().is_success()
-            {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("the mock on {} never became healthy", self.address);
+        super::eventually::eventually_body(
+            &format!("the mock on {} is healthy", self.address),
+            Duration::from_secs(5),
+            &self.url("/healthz"),
+            |_| true,
+        )
+        .await;
     }
 }
 

@@ -1,13 +1,17 @@
-//! Helpers that keep the tests about behaviour: the real binary, an in-process mock, containers,
-//! and the one way to skip.
+//! Helpers that keep the tests about behaviour: the real binary, an in-process mock, containers, the
+//! live lab (`lab_stack`), and the one home of each small piece a test needs: scratch folders and
+//! copies (`fs`), waiting (`eventually`), float tolerance (`close`), and the one way to skip.
 
 pub mod binary;
 pub mod browser;
+pub mod close;
 pub mod containers;
 pub mod discord;
+pub mod eventually;
 pub mod forecaster;
+pub mod fs;
+pub mod lab_stack;
 pub mod mock;
-pub mod stack;
 
 use std::io::Write as _;
 use std::net::TcpListener;

@@ -241,7 +241,7 @@ impl From<ExportArgs> for ExportConfig {
 }
 
 #[derive(Debug, Args)]
-#[command(args_conflicts_with_subcommands = true)]
+#[command(args_conflicts_with_subcommands = true, arg_required_else_help = true)]
 pub struct BackupArgs {
     #[command(subcommand)]
     pub action: Option<BackupAction>,
@@ -276,7 +276,12 @@ pub struct BackupRunArgs {
     pub chunk_size: String,
 
     /// Every metric with samples that day.
-    #[arg(long, conflicts_with = "metrics", required_unless_present = "metrics")]
+    #[arg(
+        long,
+        env = "PROMLAB_BACKUP_ALL",
+        conflicts_with = "metrics",
+        required_unless_present = "metrics"
+    )]
     pub all: bool,
 
     /// The metrics to back up.
@@ -360,14 +365,9 @@ pub struct GradeArgs {
     #[arg(long, env = "PROMLAB_LAB", value_parser = clap::value_parser!(u8).range(1..=7))]
     pub lab: u8,
 
-    /// The student's repository (the kit's layout: prometheus/, alertmanager/, grafana/, compose/).
-    #[arg(
-        long,
-        env = "PROMLAB_GRADE_DIR",
-        default_value = ".",
-        conflicts_with = "class"
-    )]
-    pub dir: PathBuf,
+    /// The student's repository (the kit's layout: prometheus/, alertmanager/, grafana/, compose/) [default: .].
+    #[arg(long, env = "PROMLAB_DIR", conflicts_with = "class")]
+    pub dir: Option<PathBuf>,
 
     /// Batch mode: a folder whose every subfolder is a student's repository (static checks only).
     #[arg(long, env = "PROMLAB_GRADE_CLASS")]
@@ -377,17 +377,8 @@ pub struct GradeArgs {
     #[arg(long, env = "PROMLAB_GRADE_CRITERIA")]
     pub criteria: Option<PathBuf>,
 
-    /// The running stack's Prometheus, e.g. http://127.0.0.1:9090 (live checks are skipped without it).
-    #[arg(long, env = "PROMLAB_GRADE_PROMETHEUS")]
-    pub prometheus: Option<String>,
-
-    /// The running stack's Alertmanager, e.g. http://127.0.0.1:9093.
-    #[arg(long, env = "PROMLAB_GRADE_ALERTMANAGER")]
-    pub alertmanager: Option<String>,
-
-    /// The running stack's Grafana, e.g. http://127.0.0.1:3000.
-    #[arg(long, env = "PROMLAB_GRADE_GRAFANA")]
-    pub grafana: Option<String>,
+    #[command(flatten)]
+    pub stack: StackUrlArgs,
 
     /// A Grafana service account token for its API: only from PROMLAB_GRAFANA_TOKEN (as a flag it is refused).
     #[arg(
@@ -413,8 +404,8 @@ pub struct GradeArgs {
     pub grafana_login: GrafanaLoginArgs,
 
     /// Report format.
-    #[arg(long, env = "PROMLAB_GRADE_FORMAT", value_enum, default_value_t = FormatArg::Text)]
-    pub format: FormatArg,
+    #[arg(long, env = "PROMLAB_GRADE_FORMAT", value_enum, default_value_t = GradeFormatArg::Text)]
+    pub format: GradeFormatArg,
 
     /// Write the report to this file instead of standard output.
     #[arg(long, env = "PROMLAB_GRADE_OUTPUT")]
@@ -434,7 +425,7 @@ pub struct GradeArgs {
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum FormatArg {
+pub enum GradeFormatArg {
     /// Readable lines, coloured on a terminal.
     Text,
     /// One JSON document.
@@ -451,11 +442,11 @@ impl From<GradeArgs> for GradeConfig {
     fn from(args: GradeArgs) -> Self {
         use std::io::IsTerminal as _;
         let format = match args.format {
-            FormatArg::Text => Format::Text,
-            FormatArg::Json => Format::Json,
-            FormatArg::Junit => Format::Junit,
-            FormatArg::Markdown => Format::Markdown,
-            FormatArg::Html => Format::Html,
+            GradeFormatArg::Text => Format::Text,
+            GradeFormatArg::Json => Format::Json,
+            GradeFormatArg::Junit => Format::Junit,
+            GradeFormatArg::Markdown => Format::Markdown,
+            GradeFormatArg::Html => Format::Html,
         };
         let grafana_auth = match (
             secret(args.grafana_token_file, args.grafana_token),
@@ -473,11 +464,14 @@ impl From<GradeArgs> for GradeConfig {
             lab: args
                 .criteria
                 .map_or(LabSource::BuiltIn(args.lab), LabSource::File),
-            target: args.class.map_or(Target::Repo(args.dir), Target::Class),
+            target: args.class.map_or_else(
+                || Target::Repo(lab_dir(args.dir, "PROMLAB_GRADE_DIR")),
+                Target::Class,
+            ),
             stack: Stack {
-                prometheus: args.prometheus,
-                alertmanager: args.alertmanager,
-                grafana: args.grafana,
+                prometheus: args.stack.prometheus("PROMLAB_GRADE_PROMETHEUS"),
+                alertmanager: args.stack.alertmanager("PROMLAB_GRADE_ALERTMANAGER"),
+                grafana: args.stack.grafana("PROMLAB_GRADE_GRAFANA"),
                 grafana_auth,
                 timeout: args.timeout,
             },
@@ -495,21 +489,13 @@ impl From<GradeArgs> for GradeConfig {
 
 #[derive(Debug, Args)]
 pub struct DoctorArgs {
-    /// The lab's repository (prometheus/, alertmanager/, grafana/, compose/ inside).
-    #[arg(long, env = "PROMLAB_DOCTOR_DIR", default_value = ".")]
-    pub dir: PathBuf,
+    /// The lab's repository (prometheus/, alertmanager/, grafana/, compose/ inside) [default: .].
+    #[arg(long, env = "PROMLAB_DIR")]
+    pub dir: Option<PathBuf>,
 
-    /// Prometheus' URL (default: http://127.0.0.1 on the port compose publishes, PROMLAB_PROMETHEUS_PORT or 9090).
-    #[arg(long, env = "PROMLAB_DOCTOR_PROMETHEUS")]
-    pub prometheus: Option<String>,
-
-    /// Alertmanager's URL (default: http://127.0.0.1 on the port compose publishes, 9093 unless changed).
-    #[arg(long, env = "PROMLAB_DOCTOR_ALERTMANAGER")]
-    pub alertmanager: Option<String>,
-
-    /// Grafana's URL (default: http://127.0.0.1 on the port compose publishes, 3000 unless changed).
-    #[arg(long, env = "PROMLAB_DOCTOR_GRAFANA")]
-    pub grafana: Option<String>,
+    /// The running stack (default: http://127.0.0.1 on the ports compose publishes: PROMLAB_PROMETHEUS_PORT or 9090, 9093, 3000).
+    #[command(flatten)]
+    pub stack: StackUrlArgs,
 
     #[command(flatten)]
     pub grafana_login: GrafanaLoginArgs,
@@ -519,7 +505,7 @@ pub struct DoctorArgs {
     pub project: Option<String>,
 
     /// Only the repo's files and folders: no network call, no Docker.
-    #[arg(long)]
+    #[arg(long, env = "PROMLAB_DOCTOR_OFFLINE")]
     pub offline: bool,
 
     /// How long each network call may take (Docker commands get at least 10s).
@@ -527,23 +513,23 @@ pub struct DoctorArgs {
     pub timeout: Duration,
 
     /// text for people, json for scripts.
-    #[arg(long, env = "PROMLAB_DOCTOR_FORMAT", value_enum, default_value_t = DoctorFormat::Text)]
-    pub format: DoctorFormat,
+    #[arg(long, env = "PROMLAB_DOCTOR_FORMAT", value_enum, default_value_t = DoctorFormatArg::Text)]
+    pub format: DoctorFormatArg,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum DoctorFormat {
+pub enum DoctorFormatArg {
     /// Findings with why and fix, then a summary.
     Text,
     /// One JSON object: findings and summary.
     Json,
 }
 
-impl From<DoctorFormat> for ReportFormat {
-    fn from(format: DoctorFormat) -> Self {
+impl From<DoctorFormatArg> for ReportFormat {
+    fn from(format: DoctorFormatArg) -> Self {
         match format {
-            DoctorFormat::Text => Self::Text,
-            DoctorFormat::Json => Self::Json,
+            DoctorFormatArg::Text => Self::Text,
+            DoctorFormatArg::Json => Self::Json,
         }
     }
 }
@@ -625,10 +611,10 @@ impl From<ExportFormatArg> for ExportFormat {
 impl From<DoctorArgs> for DoctorConfig {
     fn from(args: DoctorArgs) -> Self {
         Self {
-            dir: args.dir,
-            prometheus: args.prometheus,
-            alertmanager: args.alertmanager,
-            grafana: args.grafana,
+            dir: lab_dir(args.dir, "PROMLAB_DOCTOR_DIR"),
+            prometheus: args.stack.prometheus("PROMLAB_DOCTOR_PROMETHEUS"),
+            alertmanager: args.stack.alertmanager("PROMLAB_DOCTOR_ALERTMANAGER"),
+            grafana: args.stack.grafana("PROMLAB_DOCTOR_GRAFANA"),
             grafana_login: args
                 .grafana_login
                 .password()
@@ -704,7 +690,7 @@ pub struct GenerateArgs {
     pub out: PathBuf,
 
     /// Write nothing; exit non-zero naming every file that differs from what the config produces.
-    #[arg(long)]
+    #[arg(long, env = "PROMLAB_GENERATE_CHECK")]
     pub check: bool,
 }
 
@@ -754,16 +740,16 @@ pub enum ForecastAction {
 pub struct NabScoreArgs {
     /// The detector's scores: a zstd-compressed CSV of `file,timestamp,anomaly_score` rows, `file` being
     /// the key in the windows file (bench/nab-fixture.py writes one from NAB's results folder).
-    #[arg(long)]
+    #[arg(long, env = "PROMLAB_NAB_SCORES")]
     pub scores: PathBuf,
 
     /// NAB's labelled anomaly windows (`labels/combined_windows.json`).
-    #[arg(long)]
+    #[arg(long, env = "PROMLAB_BACKTEST_WINDOWS")]
     pub windows: PathBuf,
 
     /// Score at this threshold (a row whose score is at least it is a detection) instead of the one NAB's
     /// optimiser picks per profile.
-    #[arg(long)]
+    #[arg(long, env = "PROMLAB_NAB_THRESHOLD")]
     pub threshold: Option<f64>,
 }
 
@@ -802,15 +788,15 @@ pub struct BacktestArgs {
     pub bearer_token_file: Option<Secret>,
 
     /// Start of the range: unix seconds, RFC 3339, or now-DURATION (now-6h).
-    #[arg(long, value_parser = parse_instant)]
+    #[arg(long, env = "PROMLAB_START", value_parser = parse_instant)]
     pub start: Option<f64>,
 
     /// End of the range (same forms as --start).
-    #[arg(long, value_parser = parse_instant, default_value = "now")]
+    #[arg(long, env = "PROMLAB_END", value_parser = parse_instant, default_value = "now")]
     pub end: f64,
 
     /// Resolution of the range (at most 11,000 points in all).
-    #[arg(long, value_parser = humantime::parse_duration, default_value = "1m")]
+    #[arg(long, env = "PROMLAB_STEP", value_parser = humantime::parse_duration, default_value = "1m")]
     pub step: Duration,
 
     /// Also draw the series and every model's forecasts into this SVG file.
@@ -1132,6 +1118,70 @@ fn read_secret_file(path: &str) -> Result<Secret, String> {
     Ok(Secret::new(secret))
 }
 
+/// The running stack's URLs, the same flags and variables in every command that calls it (`grade`,
+/// `doctor`); `export`, `backup`, `metrics list` and `forecast` name Prometheus the same way.
+#[derive(Debug, Args)]
+pub struct StackUrlArgs {
+    /// The running Prometheus, e.g. http://127.0.0.1:9090 (once --prometheus).
+    #[arg(
+        long = "prometheus-url",
+        alias = "prometheus",
+        env = "PROMLAB_PROMETHEUS_URL"
+    )]
+    pub prometheus_url: Option<String>,
+
+    /// The running Alertmanager, e.g. http://127.0.0.1:9093 (once --alertmanager).
+    #[arg(
+        long = "alertmanager-url",
+        alias = "alertmanager",
+        env = "PROMLAB_ALERTMANAGER_URL"
+    )]
+    pub alertmanager_url: Option<String>,
+
+    /// The running Grafana, e.g. http://127.0.0.1:3000 (once --grafana).
+    #[arg(long = "grafana-url", alias = "grafana", env = "PROMLAB_GRAFANA_URL")]
+    pub grafana_url: Option<String>,
+}
+
+impl StackUrlArgs {
+    /// Prometheus' URL: the flag, else `PROMLAB_PROMETHEUS_URL`, else the command's old variable.
+    fn prometheus(&self, old: &str) -> Option<String> {
+        self.prometheus_url
+            .clone()
+            .or_else(|| renamed_variable(old, "PROMLAB_PROMETHEUS_URL"))
+    }
+
+    /// Alertmanager's URL, as [`Self::prometheus`].
+    fn alertmanager(&self, old: &str) -> Option<String> {
+        self.alertmanager_url
+            .clone()
+            .or_else(|| renamed_variable(old, "PROMLAB_ALERTMANAGER_URL"))
+    }
+
+    /// Grafana's URL, as [`Self::prometheus`].
+    fn grafana(&self, old: &str) -> Option<String> {
+        self.grafana_url
+            .clone()
+            .or_else(|| renamed_variable(old, "PROMLAB_GRAFANA_URL"))
+    }
+}
+
+/// The lab's repository: `--dir`, else `PROMLAB_DIR`, else the command's old variable, else `.`.
+fn lab_dir(dir: Option<PathBuf>, old: &str) -> PathBuf {
+    dir.or_else(|| renamed_variable(old, "PROMLAB_DIR").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// The value of a variable that was renamed (one command's name became every command's): still read
+/// when the new one is not set, with a line on standard error saying what to set instead.
+fn renamed_variable(old: &str, new: &str) -> Option<String> {
+    let value = std::env::var(old).ok().filter(|value| !value.is_empty())?;
+    eprintln!(
+        "promlab: {old} is now {new} (the same in every command); {old} is still read, but set {new}"
+    );
+    Some(value)
+}
+
 /// A secret from its file when given, else from its variable (an empty variable is no secret).
 /// Grafana's login, the same flags and variables in `grade` and `doctor`: a user and a password that
 /// never comes from argv.
@@ -1202,6 +1252,103 @@ mod tests {
     #[test]
     fn the_cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    /// Every flag of every command, as (command path, flag, its variable).
+    fn flags(
+        command: &clap::Command,
+        path: &str,
+        into: &mut Vec<(String, String, Option<String>)>,
+    ) {
+        for arg in command.get_arguments() {
+            let Some(long) = arg.get_long() else { continue };
+            if matches!(long, "help" | "version") {
+                continue;
+            }
+            let env = arg.get_env().map(|env| env.to_string_lossy().into_owned());
+            into.push((path.to_owned(), long.to_owned(), env));
+        }
+        for sub in command.get_subcommands() {
+            flags(sub, &format!("{path} {}", sub.get_name()), into);
+        }
+    }
+
+    #[test]
+    fn every_flag_has_a_variable_and_a_variable_means_one_flag_everywhere() {
+        let mut all = Vec::new();
+        flags(&Cli::command(), "promlab", &mut all);
+        let missing: Vec<_> = all
+            .iter()
+            .filter(|(_, _, env)| env.is_none())
+            .map(|(path, long, _)| format!("{path} --{long}"))
+            .collect();
+        assert!(missing.is_empty(), "flags without a variable: {missing:?}");
+        // A variable names one flag: the same variable under two flag names would mean two things.
+        let mut by_variable: std::collections::BTreeMap<&str, std::collections::BTreeSet<&str>> =
+            std::collections::BTreeMap::new();
+        for (_, long, env) in &all {
+            by_variable
+                .entry(env.as_deref().expect("checked above"))
+                .or_default()
+                .insert(long);
+        }
+        let ambiguous: Vec<_> = by_variable
+            .iter()
+            .filter(|(_, longs)| longs.len() > 1)
+            .collect();
+        assert!(
+            ambiguous.is_empty(),
+            "variables behind several flags: {ambiguous:?}"
+        );
+    }
+
+    #[test]
+    fn the_running_stack_is_named_the_same_in_every_command() {
+        let mut all = Vec::new();
+        flags(&Cli::command(), "promlab", &mut all);
+        for (service, variable) in [
+            ("prometheus", "PROMLAB_PROMETHEUS_URL"),
+            ("alertmanager", "PROMLAB_ALERTMANAGER_URL"),
+            ("grafana", "PROMLAB_GRAFANA_URL"),
+        ] {
+            let named: Vec<_> = all
+                .iter()
+                .filter(|(_, long, _)| {
+                    long == service || long.starts_with(&format!("{service}-url"))
+                })
+                .collect();
+            assert!(!named.is_empty(), "no command takes {service}'s URL");
+            for (path, long, env) in named {
+                assert_eq!(long, &format!("{service}-url"), "{path}");
+                assert_eq!(env.as_deref(), Some(variable), "{path} --{long}");
+            }
+        }
+        // The old spellings still parse.
+        let cli = Cli::try_parse_from([
+            "promlab",
+            "grade",
+            "--lab",
+            "2",
+            "--prometheus",
+            "http://127.0.0.1:9090",
+        ])
+        .expect("--prometheus is an alias of --prometheus-url");
+        let Command::Grade(args) = cli.command else {
+            panic!("grade parsed as another command")
+        };
+        assert_eq!(
+            args.stack.prometheus_url.as_deref(),
+            Some("http://127.0.0.1:9090")
+        );
+    }
+
+    #[test]
+    fn backup_alone_shows_its_usage_instead_of_running() {
+        let error = Cli::try_parse_from(["promlab", "backup"]).expect_err("nothing to back up");
+        assert_eq!(
+            error.kind(),
+            clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+        );
     }
 
     #[test]

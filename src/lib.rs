@@ -166,10 +166,15 @@ pub fn run(cli: Cli) -> Result<(), Error> {
                     }
                 );
             }
-            command @ (Command::Metrics(_)
-            | Command::Export(_)
-            | Command::Backup(_)
-            | Command::Restore(_)) => unless_stopped(run_data(command)).await?,
+            Command::Metrics(cli::MetricsArgs {
+                action: cli::MetricsAction::List(args),
+            }) => {
+                let listing = unless_stopped(async { Ok(export::list(&args.into()).await?) });
+                print!("{}", listing.await?);
+            }
+            Command::Export(args) => unless_stopped(export(args)).await?,
+            Command::Backup(args) => unless_stopped(backup(args)).await?,
+            Command::Restore(args) => unless_stopped(restore(args)).await?,
         }
         Ok(())
     })
@@ -180,7 +185,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
 /// a writer thread is not waited for. Left to the signal's default action, the process would die with
 /// them beside their targets. For the batch commands whose work is off the runtime's thread, so that
 /// the signal is seen as soon as it comes.
-async fn unless_stopped(command: impl Future<Output = Result<(), Error>>) -> Result<(), Error> {
+async fn unless_stopped<T>(command: impl Future<Output = Result<T, Error>>) -> Result<T, Error> {
     let stop = serve::stop_signal();
     tokio::select! {
         result = command => result,
@@ -191,27 +196,24 @@ async fn unless_stopped(command: impl Future<Output = Result<(), Error>>) -> Res
     }
 }
 
-/// The data tools: `metrics list`, `export`, `backup` (and `verify`), `restore`.
-async fn run_data(command: Command) -> Result<(), Error> {
-    match command {
-        Command::Metrics(cli::MetricsArgs {
-            action: cli::MetricsAction::List(args),
-        }) => print!("{}", export::list(&args.into()).await?),
-        Command::Export(args) => {
-            let config: export::ExportConfig = args.into();
-            let done = export::export(&config).await?;
-            println!(
-                "exported {} samples of {} series ({} requests) to {}",
-                done.samples,
-                done.series,
-                done.requests,
-                config.output.display()
-            );
-        }
-        Command::Backup(cli::BackupArgs {
-            action: Some(cli::BackupAction::Verify(args)),
-            ..
-        }) => {
+/// `promlab export`.
+async fn export(args: cli::ExportArgs) -> Result<(), Error> {
+    let config: export::ExportConfig = args.into();
+    let done = export::export(&config).await?;
+    println!(
+        "exported {} samples of {} series ({} requests) to {}",
+        done.samples,
+        done.series,
+        done.requests,
+        config.output.display()
+    );
+    Ok(())
+}
+
+/// `promlab backup` and `promlab backup verify`.
+async fn backup(args: cli::BackupArgs) -> Result<(), Error> {
+    match (args.action, args.run) {
+        (Some(cli::BackupAction::Verify(args)), _) => {
             let config: backup::VerifyConfig = args.into();
             let checked = backup::verify(&config).await?;
             println!(
@@ -219,9 +221,7 @@ async fn run_data(command: Command) -> Result<(), Error> {
                 config.day, config.target, checked.chunks, checked.series, checked.samples
             );
         }
-        Command::Backup(cli::BackupArgs {
-            run: Some(args), ..
-        }) => {
+        (None, Some(args)) => {
             let config: backup::BackupConfig = args.into();
             let done = backup::backup(&config).await?;
             println!(
@@ -229,25 +229,24 @@ async fn run_data(command: Command) -> Result<(), Error> {
                 config.day, config.target, done.metrics, done.fetched, done.kept, done.samples
             );
         }
-        Command::Backup(_) => {
-            return Err(Error::Backup(backup::BackupError::Input(
-                "say what to back up: promlab backup --day YYYY-MM-DD (--all | METRIC...) --to DIR|s3://BUCKET/PREFIX, or promlab backup verify".to_owned(),
-            )));
-        }
-        Command::Restore(args) => {
-            let config: backup::RestoreConfig = args.into();
-            let checked = backup::restore(&config).await?;
-            println!(
-                "restored {} series, {} samples from {} chunks to {}; import it with: promtool tsdb create-blocks-from openmetrics {} DATA_DIR",
-                checked.series,
-                checked.samples,
-                checked.chunks,
-                config.output.display(),
-                config.output.display()
-            );
-        }
-        // Every other command is run by `run` itself.
-        _ => {}
+        // clap shows backup's usage for `promlab backup` alone (`arg_required_else_help`), and any
+        // argument of the run makes `run` present with its required ones.
+        (None, None) => unreachable!("clap prints backup's usage when it has no argument"),
     }
+    Ok(())
+}
+
+/// `promlab restore`.
+async fn restore(args: cli::RestoreArgs) -> Result<(), Error> {
+    let config: backup::RestoreConfig = args.into();
+    let checked = backup::restore(&config).await?;
+    println!(
+        "restored {} series, {} samples from {} chunks to {}; import it with: promtool tsdb create-blocks-from openmetrics {} DATA_DIR",
+        checked.series,
+        checked.samples,
+        checked.chunks,
+        config.output.display(),
+        config.output.display()
+    );
     Ok(())
 }

@@ -117,7 +117,7 @@ async fn is_own_service(service: &Service, port: u16, timeout: Duration) -> bool
     let Some((path, marker)) = signature(&service.name) else {
         return false;
     };
-    let Ok(client) = crate::prom::http::client("http://127.0.0.1", timeout) else {
+    let Ok(client) = crate::clients::http_client("http://127.0.0.1", timeout) else {
         return false;
     };
     match client

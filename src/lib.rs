@@ -4,6 +4,7 @@
 pub mod backup;
 pub mod cli;
 pub mod clients;
+pub mod compose;
 pub mod dataset;
 pub mod doctor;
 pub mod export;

@@ -83,6 +83,8 @@ pub struct Mount {
     pub source: String,
     pub target: String,
     pub read_only: bool,
+    /// The variable that sets the source, if the file uses one (`${PROMLAB_SECRETS_FOLDER:-../secrets}`).
+    pub variable: Option<String>,
 }
 
 /// One variable of a service's `environment:`.
@@ -271,7 +273,7 @@ impl Mount {
     fn parse(value: &Value, env: Env<'_>) -> Option<Self> {
         match value {
             Value::String(short) => {
-                let short = substitute(short, env).0;
+                let (short, variable) = substitute(short, env);
                 let mut parts = short.splitn(3, ':');
                 let source = parts.next()?.to_owned();
                 let target = parts.next()?.to_owned();
@@ -282,13 +284,18 @@ impl Mount {
                     source,
                     target,
                     read_only,
+                    variable,
                 })
             }
-            Value::Mapping(_) => Some(Self {
-                source: substitute(&text_of(&value["source"])?, env).0,
-                target: substitute(&text_of(&value["target"])?, env).0,
-                read_only: value["read_only"].as_bool().unwrap_or(false),
-            }),
+            Value::Mapping(_) => {
+                let (source, variable) = substitute(&text_of(&value["source"])?, env);
+                Some(Self {
+                    source,
+                    target: substitute(&text_of(&value["target"])?, env).0,
+                    read_only: value["read_only"].as_bool().unwrap_or(false),
+                    variable,
+                })
+            }
             _ => None,
         }
     }
@@ -526,6 +533,7 @@ volumes:
             source: source.to_owned(),
             target: target.to_owned(),
             read_only: true,
+            variable: None,
         };
         let service = Service {
             name: "alertmanager".to_owned(),

@@ -127,7 +127,9 @@ fn lint_service(service: &Service, compose: &Compose, found: &mut impl FnMut(Str
         );
     }
     for mount in &service.mounts {
-        if mount.source.starts_with('.') && !compose.dir.join(&mount.source).exists() {
+        // A folder a variable chooses is the user's to create (its default may not exist yet).
+        let written = mount.variable.is_none();
+        if written && mount.source.starts_with('.') && !compose.dir.join(&mount.source).exists() {
             found(
                 format!(
                     "it mounts {}, which does not exist next to the compose file",

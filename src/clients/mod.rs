@@ -42,10 +42,10 @@ impl Server {
     /// What a refusal's message adds: the fix for the statuses a login or a wrong port causes.
     fn refusal_fix(self, status: u16) -> String {
         match (self, status) {
-            (Self::Grafana, 401) => "; the user or password is wrong, or the token (the admin's password: docker compose -f compose/compose.yaml logs secrets)".to_owned(),
-            (Self::Grafana, 403) => "; this login may not do that (a service account token needs at least the Viewer role)".to_owned(),
-            (_, 401 | 403) => "; the token or the user and password are wrong".to_owned(),
-            (_, 404) => format!("; is it {self} on that port, and is the URL's path prefix right?"),
+            (Self::Grafana, 401) => ": the user or password is wrong, or the token (the admin's password: docker compose -f compose/compose.yaml logs secrets)".to_owned(),
+            (Self::Grafana, 403) => ": this login may not do that (a service account token needs at least the Viewer role)".to_owned(),
+            (_, 401 | 403) => ": the token or the user and password are wrong".to_owned(),
+            (_, 404) => format!(": is it {self} on that port, and is the URL's path prefix right?"),
             _ => String::new(),
         }
     }
@@ -323,7 +323,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             base.refused("/metrics", 404, String::new()).to_string(),
-            "Alertmanager at http://am:9093 answered 404 to /metrics; is it Alertmanager on that port, and is the URL's path prefix right?"
+            "Alertmanager at http://am:9093 answered 404 to /metrics: is it Alertmanager on that port, and is the URL's path prefix right?"
         );
     }
 

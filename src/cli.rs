@@ -20,12 +20,13 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 use crate::backup::{BackupConfig, RestoreConfig, VerifyConfig};
+use crate::clients::Auth;
 use crate::dataset::{Format as DatasetFormat, Layout};
 use crate::doctor::{DoctorConfig, ReportFormat};
 use crate::export::{ExportConfig, ListConfig, ListFormat};
 use crate::forecast::{BacktestConfig, BacktestSource, ForecastConfig, ModelKind};
 use crate::generate::GenerateConfig;
-use crate::grade::{Format, GradeConfig, GrafanaAuth, LabSource, Stack, Target};
+use crate::grade::{Format, GradeConfig, LabSource, Stack, Target};
 use crate::logging::LogFormat;
 use crate::mock::{MockConfig, Scenario};
 use crate::probe::ProbeConfig;
@@ -452,12 +453,12 @@ impl From<GradeArgs> for GradeConfig {
             secret(args.grafana_token_file, args.grafana_token),
             args.grafana_login.password(),
         ) {
-            (Some(token), _) => GrafanaAuth::Token(token),
-            (None, Some(password)) => GrafanaAuth::Basic {
+            (Some(token), _) => Auth::Token(token),
+            (None, Some(password)) => Auth::Basic {
                 user: args.grafana_login.grafana_user,
                 password,
             },
-            (None, None) => GrafanaAuth::None,
+            (None, None) => Auth::None,
         };
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
         Self {
@@ -1505,7 +1506,7 @@ mod tests {
         };
         assert_eq!(
             GradeConfig::from(args).stack.grafana_auth,
-            GrafanaAuth::Token(Secret::new("glsa_abc"))
+            Auth::Token(Secret::new("glsa_abc"))
         );
         let error = Cli::try_parse_from([
             "promlab",

@@ -1,9 +1,10 @@
 //! promlab: a self-contained monitoring lab kit. `main.rs` parses the command line and calls [`run`];
 //! everything else lives in one module per domain noun.
 
-pub mod alertmanager;
 pub mod backup;
 pub mod cli;
+pub mod clients;
+pub mod compose;
 pub mod dataset;
 pub mod doctor;
 pub mod export;
@@ -11,7 +12,6 @@ pub mod forecast;
 pub mod fs;
 pub mod generate;
 pub mod grade;
-pub mod grafana;
 pub mod logging;
 pub mod metrics;
 pub mod mock;
@@ -63,9 +63,9 @@ pub enum Error {
     /// `promlab backup` or `promlab restore` failed.
     #[error(transparent)]
     Backup(#[from] backup::BackupError),
-    /// A Prometheus query failed.
+    /// A request to Prometheus failed.
     #[error(transparent)]
-    Prometheus(#[from] prom::PromError),
+    Prometheus(#[from] clients::ClientError),
     /// The async runtime could not start (out of threads or memory).
     #[error("cannot start the async runtime: {0}")]
     Runtime(#[source] std::io::Error),

@@ -108,7 +108,7 @@ mod tests {
     async fn a_reqwest_error_hides_the_user_info_of_its_url() {
         // Port 9 on loopback: nothing listens (discard), the request fails at once.
         let client =
-            crate::prom::http::client("http://127.0.0.1:9", Duration::from_secs(1)).unwrap();
+            crate::clients::http_client("http://127.0.0.1:9", Duration::from_secs(1)).unwrap();
         let mut error = client.get("http://127.0.0.1:9/x").send().await.unwrap_err();
         if let Some(url) = error.url_mut() {
             url.set_username("u").unwrap();

@@ -16,9 +16,9 @@ use std::time::Duration;
 
 use futures_util::{StreamExt as _, TryStreamExt as _};
 
+use crate::clients::{ClientError, Prometheus};
 use crate::dataset::{Labels, Series};
 use crate::fs::{FsError, WriteOptions, write_atomically};
-use crate::prom::{PromClient, PromError};
 use crate::time::{format_time, parse_day, parse_duration};
 use manifest::{ChunkEntry, FORMAT, Manifest};
 use store::Target;
@@ -44,7 +44,7 @@ pub enum BackupError {
     },
     /// Prometheus could not be reached or refused a query.
     #[error(transparent)]
-    Prometheus(#[from] PromError),
+    Prometheus(#[from] ClientError),
     /// There is no manifest: the backup never finished.
     #[error(
         "no backup of {day} in {target} (no manifest.json): run `promlab backup --day {day} ... --to {target}` (it resumes an interrupted one)"
@@ -148,11 +148,11 @@ fn day_start(day: &str) -> Result<i64, BackupError> {
 
 /// The samples of `metric` in `[start, end)`, raw, as Prometheus stored them.
 async fn fetch_chunk(
-    client: &PromClient,
+    client: &Prometheus,
     metric: &str,
     start: i64,
     end: i64,
-) -> Result<Vec<Series>, PromError> {
+) -> Result<Vec<Series>, ClientError> {
     // A range selector evaluated a millisecond before the end covers [start, end) whether its left
     // edge is closed (Prometheus 2) or open (Prometheus 3); the filter makes the edges exact.
     let selector = format!("{{__name__=\"{metric}\"}}[{}ms]", end - start);
@@ -226,7 +226,7 @@ struct Place<'a> {
 /// Keeps the chunk of `metric` over `[from, to)` when it is stored whole (and matches an earlier
 /// manifest), or fetches and stores it; says which.
 async fn backup_chunk(
-    client: &PromClient,
+    client: &Prometheus,
     place: Place<'_>,
     metric: String,
     (from, to): (i64, i64),
@@ -309,7 +309,7 @@ pub async fn backup(config: &BackupConfig) -> Result<BackedUp, BackupError> {
     }
     let ended = ended_now(config, start, chunk)?;
     check_metrics(&config.metrics)?;
-    let client = PromClient::new(&config.prometheus_url, None, config.timeout)?;
+    let client = Prometheus::new(&config.prometheus_url, None, config.timeout)?;
     let target = Target::open(&config.target)?;
     target.check().await?;
     let metrics = if config.metrics.is_empty() {

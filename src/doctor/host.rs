@@ -7,7 +7,8 @@ use std::net::{Ipv4Addr, SocketAddrV4, TcpListener};
 use std::time::Duration;
 
 use super::Report;
-use super::repo::{Repo, Service};
+use super::repo::Repo;
+use crate::compose::Service;
 
 /// Why a data folder with the wrong owner breaks its service.
 const DENIED: &str = "the service cannot write there and fails with \"permission denied\": Prometheus, Alertmanager and Grafana then restart over and over, `secrets` cannot write the password and webhook files";
@@ -117,7 +118,7 @@ async fn is_own_service(service: &Service, port: u16, timeout: Duration) -> bool
     let Some((path, marker)) = signature(&service.name) else {
         return false;
     };
-    let Ok(client) = crate::prom::http::client("http://127.0.0.1", timeout) else {
+    let Ok(client) = crate::clients::http_client("http://127.0.0.1", timeout) else {
         return false;
     };
     match client
@@ -149,30 +150,30 @@ pub(super) async fn check_ports(repo: &Repo, timeout: Duration, report: &mut Rep
     let stack_ports: Vec<u16> = compose
         .services
         .iter()
-        .flat_map(|service| service.ports.iter().map(|port| port.host))
+        .flat_map(|service| service.published_ports().map(|(host, _)| host))
         .collect();
     for service in &compose.services {
-        for port in &service.ports {
-            let free = TcpListener::bind(SocketAddrV4::new(Ipv4Addr::LOCALHOST, port.host));
+        for (host, port) in service.published_ports() {
+            let free = TcpListener::bind(SocketAddrV4::new(Ipv4Addr::LOCALHOST, host));
             if free.is_ok() {
                 drop(free);
                 report.ok(
                     "port-taken",
                     &service.name,
-                    format!("port {} is free for it", port.host),
+                    format!("port {host} is free for it"),
                 );
                 continue;
             }
-            if is_own_service(service, port.host, timeout).await {
+            if is_own_service(service, host, timeout).await {
                 report.ok(
                     "port-taken",
                     &service.name,
-                    format!("port {} is its own (it answers there)", port.host),
+                    format!("port {host} is its own (it answers there)"),
                 );
                 continue;
             }
-            let holder = holder(port.host, timeout).await;
-            let other = next_free(port.host, &stack_ports).unwrap_or(port.host.saturating_add(1));
+            let holder = holder(host, timeout).await;
+            let other = next_free(host, &stack_ports).unwrap_or(host.saturating_add(1));
             let fix = match &port.variable {
                 Some(variable) => format!(
                     "stop {holder}, or publish {} on another port: {variable}={other} docker compose -f compose/compose.yaml up -d (then use http://127.0.0.1:{other})",
@@ -190,7 +191,7 @@ pub(super) async fn check_ports(repo: &Repo, timeout: Duration, report: &mut Rep
                 &service.name,
                 format!(
                     "port {} (127.0.0.1:{}) is already taken by {holder}, which is not the stack's {}",
-                    port.host, port.host, service.name
+                    host, host, service.name
                 ),
                 "`docker compose up` cannot publish the port (\"bind: address already in use\"), so the service does not start; or what answers there is not the lab",
                 fix,

@@ -6,9 +6,7 @@ use std::collections::BTreeSet;
 
 use super::repo::{Repo, host_and_port, is_loopback};
 use super::{DoctorConfig, DoctorError, Report};
-use crate::alertmanager::{AlertmanagerClient, AlertmanagerError};
-use crate::grafana::{GrafanaAuth, GrafanaClient, GrafanaError};
-use crate::prom::{PromClient, PromError};
+use crate::clients::{Alertmanager, Auth, Grafana, Prometheus};
 use crate::redact;
 
 /// An error and its deepest cause (`Connection refused`, `operation timed out`): HTTP clients hide
@@ -30,9 +28,9 @@ const PROMETHEUS_OWN_PORT: u16 = 9090;
 /// One client per service, pointed at the URLs given or the ports the compose file publishes.
 #[derive(Debug)]
 pub(super) struct Clients {
-    prometheus: PromClient,
-    alertmanager: AlertmanagerClient,
-    grafana: GrafanaClient,
+    prometheus: Prometheus,
+    alertmanager: Alertmanager,
+    grafana: Grafana,
 }
 
 impl Clients {
@@ -48,45 +46,27 @@ impl Clients {
                 format!("http://127.0.0.1:{published}")
             })
         };
-        let invalid = |service, url: &str, example| DoctorError::InvalidUrl {
-            service,
-            url: redact::url(url),
-            example,
-        };
-        let prometheus_url = url(&config.prometheus, "prometheus", 9090);
-        let alertmanager_url = url(&config.alertmanager, "alertmanager", 9093);
-        let grafana_url = url(&config.grafana, "grafana", 3000);
         let grafana_auth = match &config.grafana_login {
-            Some((user, password)) => GrafanaAuth::Basic {
+            Some((user, password)) => Auth::Basic {
                 user: user.clone(),
                 password: password.clone(),
             },
-            None => GrafanaAuth::None,
+            None => Auth::None,
         };
         Ok(Self {
-            prometheus: PromClient::new(&prometheus_url, None, config.timeout).map_err(
-                |error| match error {
-                    PromError::InvalidUrl { .. } => {
-                        invalid("Prometheus", &prometheus_url, "http://127.0.0.1:9090")
-                    }
-                    other => DoctorError::Prometheus(other),
-                },
+            prometheus: Prometheus::new(
+                &url(&config.prometheus, "prometheus", 9090),
+                None,
+                config.timeout,
             )?,
-            alertmanager: AlertmanagerClient::new(&alertmanager_url, config.timeout).map_err(
-                |error| match error {
-                    AlertmanagerError::InvalidUrl { .. } => {
-                        invalid("Alertmanager", &alertmanager_url, "http://127.0.0.1:9093")
-                    }
-                    other => DoctorError::Alertmanager(other),
-                },
+            alertmanager: Alertmanager::new(
+                &url(&config.alertmanager, "alertmanager", 9093),
+                config.timeout,
             )?,
-            grafana: GrafanaClient::new(&grafana_url, grafana_auth, config.timeout).map_err(
-                |error| match error {
-                    GrafanaError::InvalidUrl { .. } => {
-                        invalid("Grafana", &grafana_url, "http://127.0.0.1:3000")
-                    }
-                    other => DoctorError::Grafana(other),
-                },
+            grafana: Grafana::new(
+                &url(&config.grafana, "grafana", 3000),
+                grafana_auth,
+                config.timeout,
             )?,
         })
     }
@@ -99,7 +79,7 @@ pub(super) async fn check(clients: &Clients, repo: &Repo, report: &mut Report) {
     check_grafana(&clients.grafana, report).await;
 }
 
-async fn check_prometheus(client: &PromClient, repo: &Repo, report: &mut Report) {
+async fn check_prometheus(client: &Prometheus, repo: &Repo, report: &mut Report) {
     let url = client.url();
     let targets = match client.targets().await {
         Ok(targets) => targets,
@@ -190,7 +170,7 @@ async fn check_prometheus(client: &PromClient, repo: &Repo, report: &mut Report)
     check_rules(client, repo, report).await;
 }
 
-async fn check_rules(client: &PromClient, repo: &Repo, report: &mut Report) {
+async fn check_rules(client: &Prometheus, repo: &Repo, report: &mut Report) {
     if repo.rule_groups.is_empty() {
         return;
     }
@@ -245,7 +225,7 @@ async fn check_rules(client: &PromClient, repo: &Repo, report: &mut Report) {
     );
 }
 
-async fn check_alertmanager(client: &AlertmanagerClient, report: &mut Report) {
+async fn check_alertmanager(client: &Alertmanager, report: &mut Report) {
     let url = client.url();
     if let Err(error) = client.status().await {
         report.problem(
@@ -257,14 +237,9 @@ async fn check_alertmanager(client: &AlertmanagerClient, report: &mut Report) {
         );
         return;
     }
-    let (failed, sent) = match (
-        client
-            .metric("alertmanager_notifications_failed_total")
-            .await,
-        client.metric("alertmanager_notifications_total").await,
-    ) {
-        (Ok(failed), Ok(sent)) => (failed, sent),
-        (Err(error), _) | (_, Err(error)) => {
+    let notifications = match client.notifications().await {
+        Ok(notifications) => notifications,
+        Err(error) => {
             report.problem(
                 "unreachable",
                 "alertmanager",
@@ -275,36 +250,16 @@ async fn check_alertmanager(client: &AlertmanagerClient, report: &mut Report) {
             return;
         }
     };
-    let total = |samples: &[crate::alertmanager::MetricSample], integration: &str| -> f64 {
-        samples
+    let failures = notifications.failures();
+    for (integration, reasons) in &failures {
+        let reasons: Vec<String> = reasons
             .iter()
-            .filter(|sample| sample.label("integration") == Some(integration))
-            .map(|sample| sample.value)
-            .sum()
-    };
-    let integrations: BTreeSet<String> = failed
-        .iter()
-        .filter(|sample| sample.value > 0.0)
-        .filter_map(|sample| sample.label("integration").map(str::to_owned))
-        .collect();
-    for integration in &integrations {
-        let reasons: Vec<String> = failed
-            .iter()
-            .filter(|sample| {
-                sample.label("integration") == Some(integration.as_str()) && sample.value > 0.0
-            })
-            .map(|sample| {
-                format!(
-                    "reason {}: {}",
-                    sample.label("reason").unwrap_or("unknown"),
-                    sample.value
-                )
-            })
+            .map(|(reason, count)| format!("reason {reason}: {count}"))
             .collect();
         let message = format!(
             "Alertmanager failed {} of {} {integration} notification(s) ({})",
-            total(&failed, integration),
-            total(&sent, integration),
+            notifications.failed(integration).unwrap_or(0.0),
+            notifications.sent(integration).unwrap_or(0.0),
             reasons.join(", ")
         );
         if integration == "discord" {
@@ -325,19 +280,19 @@ async fn check_alertmanager(client: &AlertmanagerClient, report: &mut Report) {
             );
         }
     }
-    if integrations.is_empty() {
+    if failures.is_empty() {
         report.ok(
             "webhook-rejected",
             "alertmanager",
             format!(
                 "no notification failed ({} sent to Discord)",
-                total(&sent, "discord")
+                notifications.sent("discord").unwrap_or(0.0)
             ),
         );
     }
 }
 
-async fn check_grafana(client: &GrafanaClient, report: &mut Report) {
+async fn check_grafana(client: &Grafana, report: &mut Report) {
     let health = match client.health().await {
         Ok(health) => health,
         Err(error) => {
@@ -440,10 +395,12 @@ mod tests {
             "{}",
             explained(&outer)
         );
-        let alone = crate::alertmanager::AlertmanagerError::Refused {
+        let alone = crate::clients::ClientError::Refused {
+            server: crate::clients::Server::Alertmanager,
             url: "http://am:9093".to_owned(),
-            path: "/metrics".to_owned(),
+            request: "/metrics".to_owned(),
             status: 404,
+            message: String::new(),
         };
         assert_eq!(explained(&alone), alone.to_string());
     }

@@ -62,24 +62,10 @@ pub enum DoctorError {
         "{dir} is not a folder: run the doctor from the lab's repository, or give it with --dir"
     )]
     NoRepo { dir: String },
-    /// A URL given on the command line is not one (its user info hidden).
-    #[error(
-        "{service} URL {url:?} is invalid: write it as http://HOST:PORT or https://HOST:PORT (e.g. {example})"
-    )]
-    InvalidUrl {
-        service: &'static str,
-        url: String,
-        example: &'static str,
-    },
-    /// Prometheus' client could not be set up (https without the system's CA certificates).
+    /// A URL given on the command line is not one, or an `https://` client cannot be set up (the
+    /// error names the service).
     #[error(transparent)]
-    Prometheus(crate::prom::PromError),
-    /// Alertmanager's client could not be set up (as for Prometheus).
-    #[error(transparent)]
-    Alertmanager(crate::alertmanager::AlertmanagerError),
-    /// Grafana's client could not be set up (as for Prometheus).
-    #[error(transparent)]
-    Grafana(crate::grafana::GrafanaError),
+    Client(#[from] crate::clients::ClientError),
     /// The checks found problems (the report, printed before, says which and how to fix them).
     #[error(
         "the doctor found {count} problem{}: fix {} as shown above, then run `promlab doctor` again",

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::prom::{PromClient, PromError};
+use crate::clients::{ClientError, Prometheus};
 
 /// How the list is printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,8 +39,8 @@ pub struct MetricInfo {
 }
 
 /// The metrics the selector matches, sorted by name, printed as `config.format` asks.
-pub async fn list(config: &ListConfig) -> Result<String, PromError> {
-    let client = PromClient::new(&config.prometheus_url, None, config.timeout)?;
+pub async fn list(config: &ListConfig) -> Result<String, ClientError> {
+    let client = Prometheus::new(&config.prometheus_url, None, config.timeout)?;
     let selector = config
         .matcher
         .clone()

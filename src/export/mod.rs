@@ -14,12 +14,12 @@ use futures_util::{StreamExt as _, TryStreamExt as _};
 
 pub use list::{ListConfig, ListFormat, MetricInfo, list};
 
+use crate::clients::{ClientError, Prometheus};
 use crate::dataset::{self, DatasetError, Format, Labels, Layout, Series};
-use crate::prom::{PromClient, PromError};
 
 /// Prometheus refuses a range query of more than 11,000 points per series.
 #[allow(clippy::cast_possible_wrap)]
-pub const MAX_POINTS_PER_REQUEST: i64 = crate::prom::MAX_POINTS as i64;
+pub const MAX_POINTS_PER_REQUEST: i64 = crate::clients::prometheus::MAX_POINTS as i64;
 
 /// The most points per series one export takes: beyond, the step is surely a mistake for the range.
 pub const MAX_POINTS_PER_SERIES: i64 = 1_000_000;
@@ -41,7 +41,7 @@ pub enum ExportError {
     },
     /// Prometheus could not be reached or refused the query (its own message is shown).
     #[error(transparent)]
-    Prometheus(#[from] PromError),
+    Prometheus(#[from] ClientError),
     /// The dataset could not be written.
     #[error(transparent)]
     Dataset(#[from] DatasetError),
@@ -128,12 +128,12 @@ fn progress(requests: usize) -> indicatif::ProgressBar {
 
 /// Fetches every series `query` selects over the range: merged across requests, in time order.
 async fn fetch(
-    client: &PromClient,
+    client: &Prometheus,
     query: &str,
     ranges: &[(i64, i64)],
     step: i64,
     parallel: usize,
-) -> Result<Vec<Series>, PromError> {
+) -> Result<Vec<Series>, ClientError> {
     let bar = progress(ranges.len());
     let mut merged: BTreeMap<Labels, Vec<(i64, f64)>> = BTreeMap::new();
     let mut samples = 0_usize;
@@ -162,7 +162,7 @@ async fn fetch(
 /// Runs `promlab export`: queries, then writes the dataset atomically.
 pub async fn export(config: &ExportConfig) -> Result<Exported, ExportError> {
     let (start, end, step) = plan(config)?;
-    let client = PromClient::new(&config.prometheus_url, None, config.timeout)?;
+    let client = Prometheus::new(&config.prometheus_url, None, config.timeout)?;
     let ranges = split_range(start, end, step);
     let began = Instant::now();
     let series = fetch(&client, &config.query, &ranges, step, config.parallel).await?;

@@ -32,7 +32,7 @@ pub enum ConfigError {
 }
 
 /// The most points a history or a forecast holds.
-const MAX_STEPS: usize = crate::prom::MAX_POINTS;
+const MAX_STEPS: usize = crate::clients::prometheus::MAX_POINTS;
 
 /// A duration written like `15s`, `1h` or `500ms`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

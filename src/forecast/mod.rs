@@ -44,7 +44,7 @@ pub use seasonal_naive::{SeasonalNaive, detect_season};
 pub use state::{ForecastState, Health, ModelForecast, SeriesState, Status};
 pub use trainer::{fit_series, next_wait, output_labels};
 
-use crate::prom::{PromClient, PromError};
+use crate::clients::{ClientError, Prometheus};
 use crate::serve;
 
 /// Everything `promlab forecast` needs, free of any CLI type.
@@ -64,7 +64,7 @@ pub enum ForecastError {
     Config(#[from] ConfigError),
     /// The Prometheus URL is unusable.
     #[error(transparent)]
-    Prometheus(#[from] PromError),
+    Prometheus(#[from] ClientError),
     /// The listen address could not be bound.
     #[error(
         "cannot listen on {address}: {source}; choose another address with --listen or PROMLAB_FORECAST_LISTEN (port 0 picks a free one)"
@@ -101,7 +101,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ForecastError> {
     let settings = Arc::new(settings(config)?);
-    let client = PromClient::new(
+    let client = Prometheus::new(
         &settings.prometheus_url,
         settings
             .bearer_token
@@ -198,7 +198,7 @@ async fn supervise<F>(
     }
 }
 
-async fn train_forever(client: PromClient, settings: Arc<Settings>, state: ForecastState) {
+async fn train_forever(client: Prometheus, settings: Arc<Settings>, state: ForecastState) {
     let mut failures = 0_u32;
     loop {
         let result = trainer::train_once(&client, &settings, &state).await;
@@ -213,7 +213,7 @@ async fn train_forever(client: PromClient, settings: Arc<Settings>, state: Forec
     }
 }
 
-async fn observe_forever(client: PromClient, settings: Arc<Settings>, state: ForecastState) {
+async fn observe_forever(client: Prometheus, settings: Arc<Settings>, state: ForecastState) {
     let mut ticks = tokio::time::interval(settings.step);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {

@@ -8,7 +8,8 @@ use super::config::{Settings, Target};
 use super::history::{History, clean};
 use super::model::{Model, build, smape};
 use super::state::{ForecastState, ModelForecast, SeriesState, Status};
-use crate::prom::{Labels, PromClient, PromError};
+use crate::clients::{ClientError, Prometheus};
+use crate::prom::Labels;
 
 /// Points of history kept per series for the page.
 const PAGE_HISTORY: usize = 240;
@@ -203,10 +204,10 @@ fn fit_all(histories: &[(String, Labels, History)], settings: &Settings) -> Vec<
 /// One training cycle: every target's history, every model on every series. On a Prometheus error,
 /// nothing changes (the last forecasts keep being served) and the error is returned.
 pub(super) async fn train_once(
-    client: &PromClient,
+    client: &Prometheus,
     settings: &Settings,
     state: &ForecastState,
-) -> Result<(), PromError> {
+) -> Result<(), ClientError> {
     let started = std::time::Instant::now();
     let now = unix_now();
     let step = settings.step.as_secs_f64();
@@ -218,7 +219,7 @@ pub(super) async fn train_once(
         let mut found = match range {
             Ok(found) => found,
             // Nothing answers: the whole cycle waits for Prometheus.
-            Err(error @ PromError::Unreachable { .. }) => return Err(error),
+            Err(error @ ClientError::Unreachable { .. }) => return Err(error),
             // A bad query is this target's problem: the others go on.
             Err(error) => {
                 refused.insert(target.query.clone(), error.to_string());
@@ -302,11 +303,11 @@ const KEPT_PER_QUERY: usize = 25;
 /// that matches a million series costs a million label sets, not a million histories. The range query
 /// itself may still return a few more (series that ended within the window): the caller truncates.
 async fn capped_range(
-    client: &PromClient,
+    client: &Prometheus,
     target: &Target,
     settings: &Settings,
     now: f64,
-) -> Result<Vec<crate::prom::Series>, PromError> {
+) -> Result<Vec<crate::prom::Series>, ClientError> {
     let start = now - settings.training_window.as_secs_f64();
     let mut current: Vec<Labels> = client
         .query(&target.query)
@@ -377,15 +378,15 @@ fn restricted(query: &str, kept: &[Labels]) -> String {
 /// The latest actual value of every followed series (for the anomaly flags). Only an unreachable
 /// Prometheus is an error; a refused query is the trainer's to report.
 pub(super) async fn observe_once(
-    client: &PromClient,
+    client: &Prometheus,
     targets: &[Target],
     state: &ForecastState,
-) -> Result<(), PromError> {
+) -> Result<(), ClientError> {
     let mut latest = Vec::new();
     for target in targets {
         let samples = match client.query(&target.query).await {
             Ok(samples) => samples,
-            Err(error @ PromError::Unreachable { .. }) => return Err(error),
+            Err(error @ ClientError::Unreachable { .. }) => return Err(error),
             Err(_) => continue,
         };
         for sample in samples {
@@ -408,7 +409,11 @@ pub(super) async fn observe_once(
 }
 
 /// Records whether Prometheus answers, logging only when that changes.
-pub(super) fn record_prometheus(state: &ForecastState, result: &Result<(), PromError>, url: &str) {
+pub(super) fn record_prometheus(
+    state: &ForecastState,
+    result: &Result<(), ClientError>,
+    url: &str,
+) {
     state.write(|inner| {
         let health = &mut inner.health;
         match result {

@@ -1,12 +1,10 @@
 //! `compose/compose.yaml`: every service of the lab, wired by service name, and the checks for what
 //! students trip on in a compose file (also run on a student's own file by the grader and the doctor).
 
-use std::path::Path;
-
 use askama::Template;
-use serde_yaml_ng::Value;
 
 use super::{GenerateError, GeneratedFile, LabConfig, rendered};
+use crate::compose::{Compose, Service};
 
 /// The upstream images the lab pins (a version students and CI agree on).
 pub const PROMETHEUS_IMAGE: &str = "prom/prometheus:v2.53.3";
@@ -70,112 +68,51 @@ const DATA_DIRS: [(&str, &str); 3] = [
     ("grafana", "/var/lib/grafana"),
 ];
 
-fn text(value: &Value) -> Option<String> {
-    match value {
-        Value::String(text) => Some(text.clone()),
-        Value::Number(number) => Some(number.to_string()),
-        Value::Bool(flag) => Some(flag.to_string()),
-        _ => None,
-    }
-}
-
-/// `(name, value)` of a service's environment, in the map or the list form.
-fn environment(service: &Value) -> Vec<(String, Option<String>)> {
-    match &service["environment"] {
-        Value::Mapping(map) => map
-            .iter()
-            .filter_map(|(key, value)| Some((text(key)?, text(value))))
-            .collect(),
-        Value::Sequence(list) => list
-            .iter()
-            .filter_map(text)
-            .map(|item| match item.split_once('=') {
-                Some((key, value)) => (key.to_owned(), Some(value.to_owned())),
-                None => (item, None),
-            })
-            .collect(),
-        _ => Vec::new(),
-    }
-}
-
-/// `(source, target)` of a service's volumes, in the short or the long form.
-fn volumes(service: &Value) -> Vec<(String, String)> {
-    service["volumes"]
-        .as_sequence()
-        .map(|list| {
-            list.iter()
-                .filter_map(|volume| match volume {
-                    Value::String(short) => {
-                        let mut parts = short.splitn(3, ':');
-                        Some((parts.next()?.to_owned(), parts.next()?.to_owned()))
-                    }
-                    Value::Mapping(_) => Some((text(&volume["source"])?, text(&volume["target"])?)),
-                    _ => None,
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// Checks a compose file for what students trip on: a service without a healthcheck, host networking
 /// (fails on Docker Desktop), a mounted config path that does not exist next to the file, default or
 /// committed credentials, ports open beyond 127.0.0.1, unpinned images, and data that `down` would lose.
-/// `dir` is the compose file's folder, which relative paths start from.
-pub fn lint(compose: &str, dir: &Path) -> Result<Vec<Finding>, serde_yaml_ng::Error> {
-    let mut document: Value = serde_yaml_ng::from_str(compose)?;
-    document.apply_merge()?;
+#[must_use]
+pub fn lint(compose: &Compose) -> Vec<Finding> {
     let mut findings = Vec::new();
-    let Some(services) = document["services"].as_mapping() else {
+    if compose.services.is_empty() {
         findings.push(Finding {
             service: "compose file".to_owned(),
             problem: "it has no services".to_owned(),
             fix: "regenerate it with `promlab generate`".to_owned(),
         });
-        return Ok(findings);
-    };
-    let named_volumes: Vec<String> = document["volumes"]
-        .as_mapping()
-        .map(|map| map.keys().filter_map(text).collect())
-        .unwrap_or_default();
+        return findings;
+    }
     // Services others wait for to finish: one-shot jobs, which need no healthcheck.
-    let one_shot: Vec<String> = services
-        .values()
-        .filter_map(|service| service["depends_on"].as_mapping())
-        .flat_map(|depends| depends.iter())
-        .filter(|(_, condition)| {
-            condition["condition"].as_str() == Some("service_completed_successfully")
-        })
-        .filter_map(|(name, _)| text(name))
+    let one_shot: Vec<&str> = compose
+        .services
+        .iter()
+        .flat_map(|service| &service.depends_on)
+        .filter(|dependency| dependency.condition == "service_completed_successfully")
+        .map(|dependency| dependency.service.as_str())
         .collect();
-    for (name, service) in services {
-        let name = text(name).unwrap_or_default();
+    for service in &compose.services {
         let mut found = |problem: String, fix: &str| {
             findings.push(Finding {
-                service: name.clone(),
+                service: service.name.clone(),
                 problem,
                 fix: fix.to_owned(),
             });
         };
-        if service["healthcheck"]["test"].is_null() && !one_shot.contains(&name) {
+        if !service.has_healthcheck && !one_shot.contains(&service.name.as_str()) {
             found(
                 "it has no healthcheck".to_owned(),
                 "add one (healthcheck: test: [CMD, …]) so `depends_on` and `docker compose ps` know when it is ready",
             );
         }
-        lint_service(service, dir, &named_volumes, &mut found);
+        lint_service(service, compose, &mut found);
     }
-    Ok(findings)
+    findings
 }
 
 /// The checks of one service that need nothing but the service (and the file's folder and volumes).
-fn lint_service(
-    service: &Value,
-    dir: &Path,
-    named_volumes: &[String],
-    found: &mut impl FnMut(String, &str),
-) {
-    let image = service["image"].as_str().unwrap_or_default();
-    if service["network_mode"].as_str() == Some("host") {
+fn lint_service(service: &Service, compose: &Compose, found: &mut impl FnMut(String, &str)) {
+    let image = service.image.as_str();
+    if service.host_network {
         found(
             "it uses network_mode: host, which Docker Desktop (macOS, Windows) does not support"
                 .to_owned(),
@@ -189,43 +126,53 @@ fn lint_service(
             "write image: NAME:VERSION (the lab pins every upstream image)",
         );
     }
-    for (source, _) in volumes(service) {
-        if source.starts_with('.') && !dir.join(&source).exists() {
+    for mount in &service.mounts {
+        // A folder a variable chooses is the user's to create (its default may not exist yet).
+        let written = mount.variable.is_none();
+        if written && mount.source.starts_with('.') && !compose.dir.join(&mount.source).exists() {
             found(
-                format!("it mounts {source}, which does not exist next to the compose file"),
+                format!(
+                    "it mounts {}, which does not exist next to the compose file",
+                    mount.source
+                ),
                 "run `promlab generate`, or fix the path (relative to the compose file's folder)",
             );
         }
     }
-    for (key, value) in environment(service) {
-        let literal = value
-            .as_deref()
-            .is_some_and(|value| !value.is_empty() && !value.starts_with("${"));
-        if key.contains("PASSWORD") && !key.ends_with("__FILE") && literal {
+    for variable in &service.environment {
+        let written = variable.variable.is_none()
+            && variable
+                .value
+                .as_deref()
+                .is_some_and(|value| !value.is_empty());
+        if variable.name.contains("PASSWORD") && !variable.name.ends_with("__FILE") && written {
             found(
-                format!("{key} is written in the compose file: a committed password"),
+                format!(
+                    "{} is written in the compose file: a committed password",
+                    variable.name
+                ),
                 "read it from a file (GF_SECURITY_ADMIN_PASSWORD__FILE) that an init service writes",
             );
         }
     }
-    if image.contains("grafana") {
-        let env = environment(service);
-        if !env
+    if image.contains("grafana")
+        && !service
+            .environment
             .iter()
-            .any(|(key, _)| key == "GF_SECURITY_ADMIN_PASSWORD__FILE")
-        {
-            found(
-                "Grafana would start with admin/admin".to_owned(),
-                "set GF_SECURITY_ADMIN_PASSWORD__FILE to a password file made at start-up",
-            );
-        }
+            .any(|variable| variable.name == "GF_SECURITY_ADMIN_PASSWORD__FILE")
+    {
+        found(
+            "Grafana would start with admin/admin".to_owned(),
+            "set GF_SECURITY_ADMIN_PASSWORD__FILE to a password file made at start-up",
+        );
     }
-    for port in service["ports"].as_sequence().into_iter().flatten() {
-        let published = text(port).unwrap_or_default();
-        let host_ip = published.split(':').next().unwrap_or_default();
-        if published.split(':').count() < 3 || host_ip != "127.0.0.1" {
+    for port in &service.ports {
+        if port.host_ip.as_deref() != Some("127.0.0.1") {
             found(
-                format!("port {published:?} is open to every network the machine is on"),
+                format!(
+                    "port {:?} is open to every network the machine is on",
+                    port.written
+                ),
                 "publish it on loopback only: 127.0.0.1:HOST:CONTAINER",
             );
         }
@@ -234,9 +181,10 @@ fn lint_service(
         if !image.contains(kind) {
             continue;
         }
-        let kept = volumes(service)
+        let kept = service
+            .mounts
             .iter()
-            .any(|(source, target)| target == data_dir && named_volumes.contains(source));
+            .any(|mount| mount.target == data_dir && compose.volumes.contains(&mount.source));
         if !kept {
             found(
                 format!("{data_dir} is not a named volume: `docker compose down` loses its data"),
@@ -251,8 +199,8 @@ mod tests {
     use super::*;
 
     fn lint_text(compose: &str) -> Vec<String> {
-        lint(compose, Path::new(env!("CARGO_MANIFEST_DIR")))
-            .unwrap()
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("compose.yaml");
+        lint(&Compose::parse(compose, &path, &|_| None).unwrap())
             .iter()
             .map(ToString::to_string)
             .collect()
@@ -268,7 +216,7 @@ services:
     image: grafana/grafana-oss
     network_mode: host
     environment: [GF_SECURITY_ADMIN_PASSWORD=admin]
-    ports: ["3000:3000"]
+    ports: ["3000:3000", {target: 3001, published: 3001, host_ip: 127.0.0.1}]
     volumes: [./nowhere:/etc/grafana/provisioning]
     depends_on:
       init: {condition: service_completed_successfully}

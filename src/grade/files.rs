@@ -10,6 +10,7 @@ use super::criteria::Check;
 use super::document::{self, TOLERANCE, load, lookup, same, show};
 use super::tools::{Program, ScratchDir, ToolJob};
 use super::{LabSource, Outcome};
+use crate::compose::{Compose, ComposeError};
 
 /// What a check needs next.
 #[derive(Debug)]
@@ -377,24 +378,27 @@ fn routes_to(route: Option<&Value>, name: &str) -> bool {
     })
 }
 
+/// The compose file's traps, its variables at their defaults (the file as committed, whatever the
+/// grading machine's environment holds).
 fn compose_lint(repo: &Path, file: &str) -> Outcome {
-    let path = repo.join(file);
-    let Ok(text) = std::fs::read_to_string(&path) else {
-        return Outcome::Fail(format!("{file} does not exist"));
-    };
-    let folder = path.parent().unwrap_or(repo);
-    match crate::generate::compose::lint(&text, folder) {
-        Ok(findings) if findings.is_empty() => {
-            Outcome::Pass(format!("{file} has none of the usual traps"))
+    let compose = match Compose::load(&repo.join(file), &|_| None) {
+        Ok(compose) => compose,
+        Err(ComposeError::Read { .. }) => return Outcome::Fail(format!("{file} does not exist")),
+        Err(ComposeError::Yaml { source, .. }) => {
+            return Outcome::Fail(format!("{file} is not valid YAML: {source}"));
         }
-        Ok(findings) => Outcome::Fail(
+    };
+    let findings = crate::generate::compose::lint(&compose);
+    if findings.is_empty() {
+        Outcome::Pass(format!("{file} has none of the usual traps"))
+    } else {
+        Outcome::Fail(
             findings
                 .iter()
                 .map(ToString::to_string)
                 .collect::<Vec<_>>()
                 .join("; "),
-        ),
-        Err(error) => Outcome::Fail(format!("{file} is not valid YAML: {error}")),
+        )
     }
 }
 

@@ -6,13 +6,8 @@ use std::time::Duration;
 
 use super::Outcome;
 use super::criteria::Check;
-use crate::alertmanager::{AlertmanagerClient, MetricSample};
-use crate::prom::PromClient;
+use crate::clients::{Alertmanager, Auth, Grafana, Prometheus};
 use crate::redact;
-
-/// How the grader logs in to Grafana's API (the Grafana client's own login).
-pub use crate::grafana::GrafanaAuth;
-use crate::grafana::GrafanaClient;
 
 /// The running stack's URLs. Its `Debug` hides their user info and the Grafana login.
 #[derive(Clone)]
@@ -20,7 +15,7 @@ pub struct Stack {
     pub prometheus: Option<String>,
     pub alertmanager: Option<String>,
     pub grafana: Option<String>,
-    pub grafana_auth: GrafanaAuth,
+    pub grafana_auth: Auth,
     pub timeout: Duration,
 }
 
@@ -74,16 +69,16 @@ pub(super) async fn evaluate(check: &Check, stack: &Stack) -> Outcome {
     }
 }
 
-fn prometheus(stack: &Stack) -> Result<PromClient, Outcome> {
+fn prometheus(stack: &Stack) -> Result<Prometheus, Outcome> {
     let Some(url) = &stack.prometheus else {
         return Err(Outcome::Skip(
             "no --prometheus URL given: add --prometheus http://127.0.0.1:9090 to grade the running stack".to_owned(),
         ));
     };
-    PromClient::new(url, None, stack.timeout).map_err(|error| Outcome::Fail(error.to_string()))
+    Prometheus::new(url, None, stack.timeout).map_err(|error| Outcome::Fail(error.to_string()))
 }
 
-async fn target_up(client: &PromClient, jobs: &[String]) -> Outcome {
+async fn target_up(client: &Prometheus, jobs: &[String]) -> Outcome {
     let samples = match client.query("up").await {
         Ok(samples) => samples,
         Err(error) => return Outcome::Fail(error.to_string()),
@@ -115,27 +110,18 @@ async fn target_up(client: &PromClient, jobs: &[String]) -> Outcome {
 }
 
 async fn notifications(url: &str, timeout: Duration, integration: &str, min_sent: u32) -> Outcome {
-    let client = match AlertmanagerClient::new(url, timeout) {
+    let client = match Alertmanager::new(url, timeout) {
         Ok(client) => client,
         Err(error) => return Outcome::Fail(error.to_string()),
     };
-    // The sum over the integration's series (the failures come one per reason).
-    let total = |samples: Vec<MetricSample>| {
-        samples
-            .iter()
-            .filter(|sample| sample.label("integration") == Some(integration))
-            .map(|sample| sample.value)
-            .reduce(|a, b| a + b)
+    let notifications = match client.notifications().await {
+        Ok(notifications) => notifications,
+        Err(error) => return Outcome::Fail(error.to_string()),
     };
-    let (sent, failed) = match (
-        client.metric("alertmanager_notifications_total").await,
-        client
-            .metric("alertmanager_notifications_failed_total")
-            .await,
-    ) {
-        (Ok(sent), Ok(failed)) => (total(sent), total(failed)),
-        (Err(error), _) | (_, Err(error)) => return Outcome::Fail(error.to_string()),
-    };
+    let (sent, failed) = (
+        notifications.sent(integration),
+        notifications.failed(integration),
+    );
     match (sent, failed) {
         (None, _) => Outcome::Fail(format!(
             "Alertmanager at {} has no {integration} integration (alertmanager_notifications_total has no integration=\"{integration}\")",
@@ -154,7 +140,7 @@ async fn notifications(url: &str, timeout: Duration, integration: &str, min_sent
 }
 
 async fn grafana_dashboard(url: &str, stack: &Stack, uid: &str) -> Outcome {
-    let client = match GrafanaClient::new(url, stack.grafana_auth.clone(), stack.timeout) {
+    let client = match Grafana::new(url, stack.grafana_auth.clone(), stack.timeout) {
         Ok(client) => client,
         Err(error) => return Outcome::Fail(error.to_string()),
     };
@@ -185,7 +171,7 @@ mod tests {
     use super::*;
     use crate::redact::Secret;
 
-    fn stack(grafana_auth: GrafanaAuth) -> Stack {
+    fn stack(grafana_auth: Auth) -> Stack {
         Stack {
             prometheus: Some("http://u:pr0m-pass@127.0.0.1:9".to_owned()),
             alertmanager: Some("https://u:am-pass@am.example".to_owned()),
@@ -198,8 +184,8 @@ mod tests {
     #[test]
     fn the_grade_config_debug_shows_no_password_token_or_user_info() {
         for auth in [
-            GrafanaAuth::Token(Secret::new("glsa_t0ken")),
-            GrafanaAuth::Basic {
+            Auth::Token(Secret::new("glsa_t0ken")),
+            Auth::Basic {
                 user: "admin".to_owned(),
                 password: Secret::new("s3cret"),
             },
@@ -224,7 +210,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_failed_live_check_names_the_url_without_its_password() {
-        let stack = stack(GrafanaAuth::None);
+        let stack = stack(Auth::None);
         let outcomes = [
             evaluate(
                 &Check::PromQueryNonempty {

@@ -19,7 +19,7 @@ use serde::Serialize;
 use crate::fs::{FsError, WriteOptions, write_bytes_atomically};
 
 pub use criteria::{Check, CriteriaError, Criterion, LabCriteria};
-pub use live::{GrafanaAuth, Stack};
+pub use live::Stack;
 pub use report::Format;
 
 /// The labs built into the grader: number, folder under `labs/`, criteria, and the grader's own files.

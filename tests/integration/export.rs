@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use promlab::prom::PromClient;
+use promlab::clients;
 
 use crate::require;
 use crate::support::binary::{Promlab, stderr};
@@ -608,7 +608,7 @@ fn say(output: &std::process::Output) -> String {
 
 /// The raw samples a Prometheus holds for the lab's series over the day.
 async fn raw_day(url: &str, start: i64) -> Expected {
-    let client = PromClient::new(url, None, Duration::from_secs(30)).unwrap();
+    let client = clients::Prometheus::new(url, None, Duration::from_secs(30)).unwrap();
     let series = client
         .raw_samples("{__name__=~\"lab_.*\"}[86400s]", start + 86_400_000 - 1)
         .await

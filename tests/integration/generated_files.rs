@@ -205,8 +205,8 @@ fn rule_tests_hold_across_lab_configs() {
 #[test]
 fn the_compose_file_has_none_of_the_traps_students_fall_into() {
     let dir = Path::new(ROOT).join("compose");
-    let compose = std::fs::read_to_string(dir.join("compose.yaml")).unwrap();
-    let findings = promlab::generate::compose::lint(&compose, &dir).unwrap();
+    let compose = promlab::compose::Compose::load(&dir.join("compose.yaml"), &|_| None).unwrap();
+    let findings = promlab::generate::compose::lint(&compose);
     assert!(
         findings.is_empty(),
         "{}",

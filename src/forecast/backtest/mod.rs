@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 
 pub mod nab;
 
+use crate::clients::prometheus::MAX_POINTS;
+use crate::clients::{ClientError, Prometheus};
 use crate::fs::{FsError, WriteOptions, write_bytes_atomically};
-use crate::prom::{MAX_POINTS, PromClient, PromError};
 
 use super::history::{History, clean};
 use super::model::{Forecast, ModelError, ModelKind, ModelSettings, build, smape};
@@ -97,7 +98,7 @@ pub enum BacktestError {
     Nab { path: String, source: nab::NabError },
     /// Prometheus could not answer the range.
     #[error(transparent)]
-    Prometheus(#[from] PromError),
+    Prometheus(#[from] ClientError),
     /// The range query does not give exactly one series, or the range is unusable.
     #[error("{query}: {problem}")]
     Range { query: String, problem: String },
@@ -472,7 +473,7 @@ async fn read_range(source: &BacktestSource) -> Result<Vec<(f64, f64)>, Backtest
             humantime::format_duration(*step)
         )));
     }
-    let client = PromClient::new(
+    let client = Prometheus::new(
         url,
         bearer_token.clone().map(crate::redact::Secret::into_inner),
         Duration::from_secs(60),

@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::{Labels, PromClient, PromError};
+use super::Prometheus;
+use crate::clients::ClientError;
+use crate::prom::Labels;
 
 /// One active scrape target.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -59,13 +61,13 @@ struct Rules {
     groups: Vec<RuleGroup>,
 }
 
-impl PromClient {
+impl Prometheus {
     /// `GET /api/v1/targets?state=active`: every target Prometheus scrapes, with its health.
-    pub async fn targets(&self) -> Result<Vec<Target>, PromError> {
+    pub async fn targets(&self) -> Result<Vec<Target>, ClientError> {
         let targets: Targets = self
             .get_data(
                 "/api/v1/targets",
-                "targets",
+                "/api/v1/targets",
                 &[("state", "active".to_owned())],
             )
             .await?;
@@ -73,22 +75,23 @@ impl PromClient {
     }
 
     /// `GET /api/v1/alertmanagers`: the Alertmanagers Prometheus currently sends alerts to.
-    pub async fn alertmanagers(&self) -> Result<Vec<AlertmanagerTarget>, PromError> {
+    pub async fn alertmanagers(&self) -> Result<Vec<AlertmanagerTarget>, ClientError> {
         let alertmanagers: Alertmanagers = self
-            .get_data("/api/v1/alertmanagers", "alertmanagers", &[])
+            .get_data("/api/v1/alertmanagers", "/api/v1/alertmanagers", &[])
             .await?;
         Ok(alertmanagers.active)
     }
 
     /// `GET /api/v1/rules`: the rule groups Prometheus loaded.
-    pub async fn rule_groups(&self) -> Result<Vec<RuleGroup>, PromError> {
-        let rules: Rules = self.get_data("/api/v1/rules", "rules", &[]).await?;
+    pub async fn rule_groups(&self) -> Result<Vec<RuleGroup>, ClientError> {
+        let rules: Rules = self.get_data("/api/v1/rules", "/api/v1/rules", &[]).await?;
         Ok(rules.groups)
     }
 
     /// `GET /api/v1/status/flags`: the command-line flags Prometheus runs with (`web.enable-lifecycle`…).
-    pub async fn flags(&self) -> Result<BTreeMap<String, String>, PromError> {
-        self.get_data("/api/v1/status/flags", "flags", &[]).await
+    pub async fn flags(&self) -> Result<BTreeMap<String, String>, ClientError> {
+        self.get_data("/api/v1/status/flags", "/api/v1/status/flags", &[])
+            .await
     }
 }
 

@@ -19,6 +19,7 @@ pub mod probe;
 pub mod prom;
 pub mod redact;
 pub mod secrets;
+pub mod series;
 pub mod serve;
 pub mod sink;
 pub mod time;

@@ -14,8 +14,9 @@ use futures_util::{StreamExt as _, TryStreamExt as _};
 
 pub use list::{ListConfig, ListFormat, MetricInfo, list};
 
-use crate::dataset::{self, DatasetError, Format, Labels, Layout, Series};
+use crate::dataset::{self, DatasetError, Format, Layout};
 use crate::prom::{PromClient, PromError};
+use crate::series::{Labels, Series};
 
 /// Prometheus refuses a range query of more than 11,000 points per series.
 #[allow(clippy::cast_possible_wrap)]

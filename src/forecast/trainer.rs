@@ -8,7 +8,8 @@ use super::config::{Settings, Target};
 use super::history::{History, clean};
 use super::model::{Model, build, smape};
 use super::state::{ForecastState, ModelForecast, SeriesState, Status};
-use crate::prom::{Labels, PromClient, PromError};
+use crate::prom::{PromClient, PromError};
+use crate::series::Labels;
 
 /// Points of history kept per series for the page.
 const PAGE_HISTORY: usize = 240;
@@ -234,7 +235,7 @@ pub(super) async fn train_once(
             histories.push((
                 target.query.clone(),
                 output_labels(target, &series.labels),
-                clean(&series.points, step),
+                clean(&series.seconds_points(), step),
             ));
         }
     }
@@ -306,7 +307,7 @@ async fn capped_range(
     target: &Target,
     settings: &Settings,
     now: f64,
-) -> Result<Vec<crate::prom::Series>, PromError> {
+) -> Result<Vec<crate::series::Series>, PromError> {
     let start = now - settings.training_window.as_secs_f64();
     let mut current: Vec<Labels> = client
         .query(&target.query)

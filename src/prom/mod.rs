@@ -12,29 +12,11 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::dataset::parse_value;
 use crate::redact::{self, Secret};
+use crate::series::{Labels, Sample, Series, parse_value};
 
 /// The most points Prometheus returns per series in one range query (it refuses more).
 pub const MAX_POINTS: usize = 11_000;
-
-/// A series' labels, sorted by name (`__name__` included when Prometheus returns it).
-pub type Labels = BTreeMap<String, String>;
-
-/// One series of a range query: its labels and `(unix seconds, value)` points in time order.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Series {
-    pub labels: Labels,
-    pub points: Vec<(f64, f64)>,
-}
-
-/// One series of an instant query: its labels and its sample.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Sample {
-    pub labels: Labels,
-    pub at: f64,
-    pub value: f64,
-}
 
 /// Why a query failed.
 #[derive(Debug, thiserror::Error)]
@@ -135,14 +117,6 @@ struct MatrixSeries<'a> {
     metric: Labels,
     #[serde(borrow, default)]
     values: Vec<(f64, &'a str)>,
-}
-
-/// One series of raw samples: its labels and `(unix milliseconds, value)` samples in time order, each
-/// value exactly as Prometheus stored it (NaN and infinities included).
-#[derive(Debug, Clone, PartialEq)]
-pub struct ExactSeries {
-    pub labels: Labels,
-    pub samples: Vec<(i64, f64)>,
 }
 
 /// What Prometheus knows about a metric from its exporters' `# TYPE`, `# HELP` and `# UNIT` lines.
@@ -320,10 +294,10 @@ impl PromClient {
             .into_iter()
             .map(|raw| Series {
                 labels: raw.metric,
-                points: raw
+                samples: raw
                     .values
                     .into_iter()
-                    .map(|(at, value)| (at, parse_value(&value).unwrap_or(f64::NAN)))
+                    .map(|(at, value)| (millis(at), parse_value(&value).unwrap_or(f64::NAN)))
                     .collect(),
             })
             .collect())
@@ -357,7 +331,7 @@ impl PromClient {
         start: i64,
         end: i64,
         step: i64,
-    ) -> Result<Vec<ExactSeries>, PromError> {
+    ) -> Result<Vec<Series>, PromError> {
         let params = [
             ("query", query.to_owned()),
             ("start", api_time(start)),
@@ -370,18 +344,14 @@ impl PromClient {
 
     /// `GET /api/v1/query` of a range selector (`name[1h]`) at `at` (unix milliseconds): the raw
     /// samples Prometheus stored, with their own timestamps, exact.
-    pub async fn raw_samples(
-        &self,
-        selector: &str,
-        at: i64,
-    ) -> Result<Vec<ExactSeries>, PromError> {
+    pub async fn raw_samples(&self, selector: &str, at: i64) -> Result<Vec<Series>, PromError> {
         let params = [("query", selector.to_owned()), ("time", api_time(at))];
         let body = self.get_body("/api/v1/query", selector, &params).await?;
         self.exact_matrix(selector, &body)
     }
 
     /// The matrix in `body`, every value exact.
-    fn exact_matrix(&self, query: &str, body: &[u8]) -> Result<Vec<ExactSeries>, PromError> {
+    fn exact_matrix(&self, query: &str, body: &[u8]) -> Result<Vec<Series>, PromError> {
         let data: MatrixData<'_> = self.data(query, body)?;
         if data.result_type != "matrix" {
             return Err(PromError::Decode {
@@ -395,7 +365,7 @@ impl PromClient {
             .collect()
     }
 
-    fn exact(&self, series: MatrixSeries<'_>) -> Result<ExactSeries, PromError> {
+    fn exact(&self, series: MatrixSeries<'_>) -> Result<Series, PromError> {
         let samples = series
             .values
             .into_iter()
@@ -408,7 +378,7 @@ impl PromClient {
                     })
             })
             .collect::<Result<_, _>>()?;
-        Ok(ExactSeries {
+        Ok(Series {
             labels: series.metric,
             samples,
         })
@@ -526,14 +496,5 @@ mod tests {
         assert!(matches!(error, PromError::Unreachable { .. }), "{shown}");
         assert!(!shown.contains("p4ss"), "{shown}");
         assert!(shown.contains("http://***@127.0.0.1:9"), "{shown}");
-    }
-
-    #[test]
-    fn special_values_are_read_as_prometheus_writes_them() {
-        assert_eq!(parse_value("+Inf"), Some(f64::INFINITY));
-        assert_eq!(parse_value("-Inf"), Some(f64::NEG_INFINITY));
-        assert!(parse_value("NaN").is_some_and(f64::is_nan));
-        assert_eq!(parse_value("0.25"), Some(0.25));
-        assert_eq!(parse_value("x"), None);
     }
 }

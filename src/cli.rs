@@ -33,7 +33,7 @@ use crate::probe::ProbeConfig;
 use crate::redact::Secret;
 use crate::secrets::SecretsConfig;
 use crate::sink::SinkConfig;
-use crate::tsdb::{ExportFormat, Query, TsdbCommand, TsdbConfig, TsdbError};
+use crate::tsdb::{Query, TsdbCommand, TsdbConfig, TsdbError};
 
 /// promlab: a self-contained monitoring lab kit.
 #[derive(Debug, Parser)]
@@ -207,6 +207,28 @@ pub enum DatasetFormatArg {
     Parquet,
     /// One JSON object per line.
     Jsonl,
+    /// OpenMetrics text, which `promtool tsdb create-blocks-from openmetrics` reads back (long layout only).
+    Openmetrics,
+}
+
+impl From<DatasetFormatArg> for DatasetFormat {
+    fn from(format: DatasetFormatArg) -> Self {
+        match format {
+            DatasetFormatArg::Csv => Self::Csv,
+            DatasetFormatArg::Parquet => Self::Parquet,
+            DatasetFormatArg::Jsonl => Self::Jsonl,
+            DatasetFormatArg::Openmetrics => Self::OpenMetrics,
+        }
+    }
+}
+
+impl From<LayoutArg> for Layout {
+    fn from(layout: LayoutArg) -> Self {
+        match layout {
+            LayoutArg::Long => Self::Long,
+            LayoutArg::Wide => Self::Wide,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -225,15 +247,8 @@ impl From<ExportArgs> for ExportConfig {
             start: args.start,
             end: args.end,
             step: args.step,
-            format: match args.format {
-                DatasetFormatArg::Csv => DatasetFormat::Csv,
-                DatasetFormatArg::Parquet => DatasetFormat::Parquet,
-                DatasetFormatArg::Jsonl => DatasetFormat::Jsonl,
-            },
-            layout: match args.layout {
-                LayoutArg::Long => Layout::Long,
-                LayoutArg::Wide => Layout::Wide,
-            },
+            format: args.format.into(),
+            layout: args.layout.into(),
             output: args.output,
             parallel: usize::from(args.parallel),
             timeout: DATA_TIMEOUT,
@@ -566,13 +581,21 @@ pub struct TsdbReadArgs {
     #[arg(long = "match", env = "PROMLAB_TSDB_MATCH")]
     pub selectors: Vec<String>,
 
-    /// First timestamp to read: milliseconds since 1970 (as promtool's --min-time) or RFC 3339.
-    #[arg(long, alias = "min-time", env = "PROMLAB_TSDB_START", allow_hyphen_values = true, value_parser = parse_timestamp)]
+    /// First time to read, as `promlab export --start`: RFC 3339 (UTC), unix seconds, now or now-6h.
+    #[arg(long, env = "PROMLAB_TSDB_START", conflicts_with = "min_time", value_parser = crate::time::parse_time)]
     pub start: Option<i64>,
 
-    /// Last timestamp to read (inclusive): milliseconds since 1970 (as promtool's --max-time) or RFC 3339.
-    #[arg(long, alias = "max-time", env = "PROMLAB_TSDB_END", allow_hyphen_values = true, value_parser = parse_timestamp)]
+    /// Last time to read (inclusive), as --start.
+    #[arg(long, env = "PROMLAB_TSDB_END", conflicts_with = "max_time", value_parser = crate::time::parse_time)]
     pub end: Option<i64>,
+
+    /// First timestamp to read in milliseconds since 1970, as promtool's --min-time (or use --start).
+    #[arg(long, allow_hyphen_values = true, value_parser = parse_millis)]
+    pub min_time: Option<i64>,
+
+    /// Last timestamp to read (inclusive) in milliseconds since 1970, as promtool's --max-time (or use --end).
+    #[arg(long, allow_hyphen_values = true, value_parser = parse_millis)]
+    pub max_time: Option<i64>,
 }
 
 #[derive(Debug, Args)]
@@ -580,33 +603,17 @@ pub struct TsdbExportArgs {
     #[command(flatten)]
     pub read: TsdbReadArgs,
 
-    /// Output format.
-    #[arg(long, env = "PROMLAB_TSDB_FORMAT", value_enum, default_value_t = ExportFormatArg::Jsonl)]
-    pub format: ExportFormatArg,
+    /// File format, as `promlab export --format`.
+    #[arg(long, env = "PROMLAB_TSDB_FORMAT", value_enum, default_value_t = DatasetFormatArg::Jsonl)]
+    pub format: DatasetFormatArg,
+
+    /// long: one row per sample (timestamp, metric, labels, value); wide: one column per series.
+    #[arg(long, env = "PROMLAB_TSDB_LAYOUT", value_enum, default_value_t = LayoutArg::Long)]
+    pub layout: LayoutArg,
 
     /// File to write (a temporary file renamed at the end: never half-written); standard output when absent.
     #[arg(short, long, env = "PROMLAB_TSDB_OUTPUT")]
     pub output: Option<PathBuf>,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum ExportFormatArg {
-    /// One JSON object per series: {"metric":{labels},"values":[[timestamp_ms,"value"],...]}.
-    Jsonl,
-    /// OpenMetrics text, which `promtool tsdb create-blocks-from openmetrics` reads back.
-    Openmetrics,
-    /// Rows of series,timestamp_ms,value.
-    Csv,
-}
-
-impl From<ExportFormatArg> for ExportFormat {
-    fn from(format: ExportFormatArg) -> Self {
-        match format {
-            ExportFormatArg::Jsonl => Self::Jsonl,
-            ExportFormatArg::Openmetrics => Self::OpenMetrics,
-            ExportFormatArg::Csv => Self::Csv,
-        }
-    }
 }
 
 impl From<DoctorArgs> for DoctorConfig {
@@ -630,8 +637,8 @@ impl From<DoctorArgs> for DoctorConfig {
 impl TsdbReadArgs {
     fn query(&self) -> Result<Query, TsdbError> {
         Query {
-            min_time: self.start.unwrap_or(i64::MIN),
-            max_time: self.end.unwrap_or(i64::MAX),
+            min_time: self.start.or(self.min_time).unwrap_or(i64::MIN),
+            max_time: self.end.or(self.max_time).unwrap_or(i64::MAX),
             ..Query::default()
         }
         .with_selectors(&self.selectors)
@@ -653,6 +660,7 @@ impl TryFrom<TsdbArgs> for TsdbConfig {
                 command: TsdbCommand::Export {
                     query: args.read.query()?,
                     format: args.format.into(),
+                    layout: args.layout.into(),
                     output: args.output,
                 },
                 path: args.read.dir,
@@ -665,19 +673,11 @@ impl TryFrom<TsdbArgs> for TsdbConfig {
     }
 }
 
-/// Milliseconds since 1970, or an RFC 3339 time.
-fn parse_timestamp(text: &str) -> Result<i64, String> {
-    if let Ok(millis) = text.trim().parse::<i64>() {
-        return Ok(millis);
-    }
-    let at = humantime::parse_rfc3339_weak(text.trim()).map_err(|error| {
-        format!("{error}; write milliseconds since 1970 (1700000000000) or an RFC 3339 time (2024-01-31T12:00:00Z)")
-    })?;
-    let millis = at
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_err(|_| "times before 1970 are written in milliseconds (negative)".to_owned())?
-        .as_millis();
-    i64::try_from(millis).map_err(|_| format!("{text} is too far in the future"))
+/// promtool's `--min-time`/`--max-time`: integer milliseconds since 1970.
+fn parse_millis(text: &str) -> Result<i64, String> {
+    text.trim().parse::<i64>().map_err(|_| {
+        format!("{text:?} is not milliseconds since 1970 (e.g. 1700000000000); for RFC 3339, unix seconds or now-6h use --start/--end")
+    })
 }
 
 #[derive(Debug, Args)]
@@ -1550,18 +1550,35 @@ mod tests {
     }
 
     #[test]
-    fn tsdb_times_are_milliseconds_or_rfc3339() {
-        assert_eq!(parse_timestamp("1700000000000"), Ok(1_700_000_000_000));
-        assert_eq!(parse_timestamp("-5"), Ok(-5));
+    fn tsdb_times_are_seconds_like_export_and_milliseconds_only_as_promtools_flags() {
+        let range = |args: &[&str]| -> Result<(i64, i64), String> {
+            let cli =
+                Cli::try_parse_from([&["promlab", "tsdb", "dump", "data"][..], args].concat())
+                    .map_err(|error| error.to_string())?;
+            let Command::Tsdb(args) = cli.command else {
+                panic!("not tsdb")
+            };
+            let config = TsdbConfig::try_from(args).map_err(|error| error.to_string())?;
+            let TsdbCommand::Dump { query } = config.command else {
+                panic!("not dump")
+            };
+            Ok((query.min_time, query.max_time))
+        };
         assert_eq!(
-            parse_timestamp("2023-11-14T22:13:20Z"),
-            Ok(1_700_000_000_000)
+            range(&["--start", "1700000000", "--end", "2023-11-14T22:13:30Z"]),
+            Ok((1_700_000_000_000, 1_700_000_010_000))
         );
-        assert!(
-            parse_timestamp("yesterday")
-                .unwrap_err()
-                .contains("RFC 3339")
+        assert_eq!(
+            range(&["--min-time", "1700000000000", "--max-time", "-5"]),
+            Ok((1_700_000_000_000, -5))
         );
+        assert_eq!(range(&[]), Ok((i64::MIN, i64::MAX)));
+        let conflict = range(&["--start", "1700000000", "--min-time", "1"]).unwrap_err();
+        assert!(conflict.contains("cannot be used with"), "{conflict}");
+        let millis = range(&["--start", "1700000000000"]).unwrap_err();
+        assert!(millis.contains("milliseconds"), "{millis}");
+        let rfc = range(&["--min-time", "2023-11-14T22:13:20Z"]).unwrap_err();
+        assert!(rfc.contains("--start"), "{rfc}");
     }
 
     #[test]

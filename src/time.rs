@@ -79,6 +79,17 @@ pub fn parse_day(day: &str) -> Result<i64, String> {
         .map_err(|_| format!("{day:?} is not a day of the calendar: write it as YYYY-MM-DD"))
 }
 
+/// Unix milliseconds as unix seconds: `1700000000` or `1700000000.123`.
+#[must_use]
+pub fn seconds_text(millis: i64) -> String {
+    let sign = if millis < 0 { "-" } else { "" };
+    let magnitude = millis.unsigned_abs();
+    match magnitude % 1000 {
+        0 => format!("{sign}{}", magnitude / 1000),
+        rest => format!("{sign}{}.{rest:03}", magnitude / 1000),
+    }
+}
+
 /// Unix milliseconds as RFC 3339 (`2026-11-20T10:00:00Z`), for messages and manifests.
 #[must_use]
 pub fn format_time(millis: i64) -> String {
@@ -113,6 +124,9 @@ mod tests {
                 .contains("before 1970")
         );
         assert_eq!(format_time(1_795_168_800_000), "2026-11-20T10:00:00Z");
+        assert_eq!(seconds_text(1_700_000_000_000), "1700000000");
+        assert_eq!(seconds_text(1_700_000_000_050), "1700000000.050");
+        assert_eq!(seconds_text(-1), "-0.001");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::io::{BufRead as _, Write as _};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
-use crate::dataset::{Labels, Series, parse_value, value_text};
+use crate::series::{Labels, Series, parse_value, value_text};
 
 #[derive(Serialize, Deserialize)]
 struct Line {

@@ -7,7 +7,6 @@
 
 mod chunk;
 mod manifest;
-mod openmetrics;
 mod store;
 
 use std::collections::BTreeMap;
@@ -17,8 +16,9 @@ use std::time::Duration;
 use futures_util::{StreamExt as _, TryStreamExt as _};
 
 use crate::clients::{ClientError, Prometheus};
-use crate::dataset::{Labels, Series};
+use crate::dataset;
 use crate::fs::{FsError, WriteOptions, write_atomically};
+use crate::series::{Labels, Series};
 use crate::time::{format_time, parse_day, parse_duration};
 use manifest::{ChunkEntry, FORMAT, Manifest};
 use store::Target;
@@ -498,7 +498,12 @@ pub async fn restore(config: &RestoreConfig) -> Result<Checked, BackupError> {
     let output = config.output.clone();
     tokio::task::spawn_blocking(move || {
         write_atomically(&output, WriteOptions::default(), |out| {
-            openmetrics::write(&series, out)
+            dataset::write_to(
+                &series,
+                dataset::Format::OpenMetrics,
+                dataset::Layout::Long,
+                out,
+            )
         })
     })
     .await

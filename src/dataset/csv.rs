@@ -2,7 +2,9 @@
 
 use std::io::{self, Write};
 
-use super::{Series, WideRows, seconds_text, value_text};
+use super::WideRows;
+use crate::series::{Series, value_text};
+use crate::time::seconds_text;
 
 /// A field as CSV needs it.
 fn field(text: &str) -> std::borrow::Cow<'_, str> {

@@ -3,7 +3,9 @@
 
 use std::io::{self, Write};
 
-use super::{Series, WideRows, seconds_text, value_text};
+use super::WideRows;
+use crate::series::{Series, value_text};
+use crate::time::seconds_text;
 
 fn json_value(value: f64) -> String {
     if value.is_finite() {

@@ -12,7 +12,8 @@ use parquet::basic::{Compression, ZstdLevel};
 use parquet::errors::ParquetError;
 use parquet::file::properties::WriterProperties;
 
-use super::{Series, WideRows};
+use super::WideRows;
+use crate::series::Series;
 
 /// Rows per record batch (and so per row group at most): bounded memory, good compression.
 const BATCH_ROWS: usize = 1 << 20;

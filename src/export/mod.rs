@@ -15,7 +15,8 @@ use futures_util::{StreamExt as _, TryStreamExt as _};
 pub use list::{ListConfig, ListFormat, MetricInfo, list};
 
 use crate::clients::{ClientError, Prometheus};
-use crate::dataset::{self, DatasetError, Format, Labels, Layout, Series};
+use crate::dataset::{self, DatasetError, Format, Layout};
+use crate::series::{Labels, Series};
 
 /// Prometheus refuses a range query of more than 11,000 points per series.
 #[allow(clippy::cast_possible_wrap)]

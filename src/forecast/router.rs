@@ -52,7 +52,7 @@ async fn healthz(State(app): State<App>) -> impl IntoResponse {
 
 type OwnedLabels = Vec<(String, String)>;
 
-fn owned(labels: &crate::prom::Labels, extra: Option<(&str, &str)>) -> OwnedLabels {
+fn owned(labels: &crate::series::Labels, extra: Option<(&str, &str)>) -> OwnedLabels {
     let mut pairs: OwnedLabels = labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
     if let Some((key, value)) = extra {
         pairs.push((key.to_owned(), value.to_owned()));

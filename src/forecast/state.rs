@@ -6,7 +6,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 use super::history::whole_steps;
 use super::model::Forecast;
-use crate::prom::Labels;
+use crate::series::Labels;
 
 /// One model's forecast of one series.
 #[derive(Debug, Clone, PartialEq)]

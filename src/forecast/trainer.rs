@@ -9,7 +9,7 @@ use super::history::{History, clean};
 use super::model::{Model, build, smape};
 use super::state::{ForecastState, ModelForecast, SeriesState, Status};
 use crate::clients::{ClientError, Prometheus};
-use crate::prom::Labels;
+use crate::series::Labels;
 
 /// Points of history kept per series for the page.
 const PAGE_HISTORY: usize = 240;
@@ -235,7 +235,7 @@ pub(super) async fn train_once(
             histories.push((
                 target.query.clone(),
                 output_labels(target, &series.labels),
-                clean(&series.points, step),
+                clean(&series.seconds_points(), step),
             ));
         }
     }
@@ -307,7 +307,7 @@ async fn capped_range(
     target: &Target,
     settings: &Settings,
     now: f64,
-) -> Result<Vec<crate::prom::Series>, ClientError> {
+) -> Result<Vec<crate::series::Series>, ClientError> {
     let start = now - settings.training_window.as_secs_f64();
     let mut current: Vec<Labels> = client
         .query(&target.query)

@@ -3,9 +3,11 @@
 use std::fmt::Write as _;
 
 use super::{HistogramValue, SummaryValue};
+use crate::series::{push_label_value, push_value};
 
-/// A label set, in the order it is written: `[("scenario", "spike")]`.
-pub type Labels<'a> = &'a [(&'a str, &'a str)];
+/// A sample's label pairs, borrowed, in the order they are written: `[("scenario", "spike")]` (the
+/// encoder's hot path; [`crate::series::Labels`] is the owned, sorted set).
+pub type LabelPairs<'a> = &'a [(&'a str, &'a str)];
 
 /// The exposition format of a `/metrics` answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,7 +91,7 @@ impl Encoder {
         name: &str,
         help: &str,
         unit: Option<&str>,
-        series: impl IntoIterator<Item = (Labels<'a>, f64)>,
+        series: impl IntoIterator<Item = (LabelPairs<'a>, f64)>,
     ) {
         self.header(name, name, "gauge", help, unit);
         for (labels, value) in series {
@@ -103,7 +105,7 @@ impl Encoder {
         name: &str,
         help: &str,
         unit: Option<&str>,
-        series: impl IntoIterator<Item = (Labels<'a>, f64)>,
+        series: impl IntoIterator<Item = (LabelPairs<'a>, f64)>,
     ) {
         let total = format!("{name}_total");
         let family = match self.format {
@@ -117,7 +119,7 @@ impl Encoder {
     }
 
     /// An info family (a constant 1 carrying labels); the sample is written `<name>_info`.
-    pub fn info(&mut self, name: &str, help: &str, labels: Labels<'_>) {
+    pub fn info(&mut self, name: &str, help: &str, labels: LabelPairs<'_>) {
         let info = format!("{name}_info");
         match self.format {
             Format::Text => self.header(&info, name, "gauge", help, None),
@@ -132,7 +134,7 @@ impl Encoder {
         name: &str,
         help: &str,
         unit: Option<&str>,
-        series: impl IntoIterator<Item = (Labels<'a>, &'a HistogramValue)>,
+        series: impl IntoIterator<Item = (LabelPairs<'a>, &'a HistogramValue)>,
     ) {
         self.header(name, name, "histogram", help, unit);
         for (labels, value) in series {
@@ -150,7 +152,7 @@ impl Encoder {
         name: &str,
         help: &str,
         unit: Option<&str>,
-        series: impl IntoIterator<Item = (Labels<'a>, &'a SummaryValue)>,
+        series: impl IntoIterator<Item = (LabelPairs<'a>, &'a SummaryValue)>,
     ) {
         self.header(name, name, "summary", help, unit);
         for (labels, value) in series {
@@ -196,7 +198,7 @@ impl Encoder {
         &mut self,
         name: &str,
         suffix: &str,
-        labels: Labels<'_>,
+        labels: LabelPairs<'_>,
         extra: Option<(&str, f64)>,
         value: f64,
     ) {
@@ -230,7 +232,7 @@ impl Encoder {
                 first = false;
                 out.push_str(key);
                 out.push_str("=\"");
-                escape_label_value(out, label_value);
+                push_label_value(out, label_value);
                 out.push('"');
             }
             if let Some((key, bound)) = extra {
@@ -239,37 +241,14 @@ impl Encoder {
                 }
                 out.push_str(key);
                 out.push_str("=\"");
-                write_float(out, bound);
+                push_value(out, bound);
                 out.push('"');
             }
             out.push('}');
         }
         out.push(' ');
-        write_float(out, value);
+        push_value(out, value);
         out.push('\n');
-    }
-}
-
-fn escape_label_value(out: &mut String, value: &str) {
-    for c in value.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            c => out.push(c),
-        }
-    }
-}
-
-/// Floats as both formats accept them: `+Inf`, `-Inf`, `NaN`, otherwise the shortest form that reads
-/// back to the same value, always with a decimal point or exponent (`1.0`, `0.005`, `1e-7`).
-fn write_float(out: &mut String, value: f64) {
-    if value.is_nan() {
-        out.push_str("NaN");
-    } else if value.is_infinite() {
-        out.push_str(if value > 0.0 { "+Inf" } else { "-Inf" });
-    } else {
-        let _ = write!(out, "{value:?}");
     }
 }
 

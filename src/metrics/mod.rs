@@ -8,6 +8,6 @@ mod exposition;
 mod histogram;
 mod summary;
 
-pub use exposition::{Encoder, Format, Labels};
+pub use exposition::{Encoder, Format, LabelPairs};
 pub use histogram::{Histogram, HistogramValue};
 pub use summary::{Summary, SummaryValue};

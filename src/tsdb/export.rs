@@ -1,13 +1,15 @@
-//! The `promlab tsdb` commands: `dump` (promtool's text, line for line), `export` (JSON lines,
-//! OpenMetrics or CSV, written atomically) and `ls` (the blocks and their statistics).
+//! The `promlab tsdb` commands: `dump` (promtool's text, line for line), `export` (the dataset
+//! writers of `promlab export`: CSV, JSON Lines, Parquet or OpenMetrics, long or wide, written
+//! atomically) and `ls` (the blocks and their statistics).
 
 use std::fmt::Write as _;
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use super::format::{push_go_float, push_go_labels, push_go_quoted};
-use super::{Database, Query, ReadSummary, Series, TsdbError};
-use crate::fs::{AtomicFile, FsError, WriteOptions};
+use super::format::{push_go_float, push_go_labels};
+use super::{Database, Query, ReadSummary, TsdbError};
+use crate::dataset::{self, Format, Layout};
+use crate::series::Series;
 
 /// What `promlab tsdb` was asked to do.
 #[derive(Debug, Clone)]
@@ -22,25 +24,15 @@ pub struct TsdbConfig {
 pub enum TsdbCommand {
     /// Print every sample as `promtool tsdb dump` does.
     Dump { query: Query },
-    /// Write series in `format` to `output` (standard output when absent).
+    /// Write series as `promlab export` does, to `output` (standard output when absent).
     Export {
         query: Query,
-        format: ExportFormat,
+        format: Format,
+        layout: Layout,
         output: Option<PathBuf>,
     },
     /// List the blocks.
     List,
-}
-
-/// The formats `promlab tsdb export` writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExportFormat {
-    /// One JSON object per series: `{"metric":{...},"values":[[ms,"value"],...]}`.
-    Jsonl,
-    /// OpenMetrics text (`promtool tsdb create-blocks-from openmetrics` reads it back).
-    OpenMetrics,
-    /// `series,timestamp_ms,value` rows.
-    Csv,
 }
 
 /// Runs the command, writing to standard output or the output file.
@@ -55,41 +47,38 @@ pub fn run(config: &TsdbConfig) -> Result<(), TsdbError> {
     }
     let summary = match &config.command {
         TsdbCommand::List => return print_blocks(&database),
-        TsdbCommand::Dump { query } => write_to(None, |out| {
+        TsdbCommand::Dump { query } => to_stdout(|out| {
             let mut line = String::new();
             database.read(query, |series| {
-                write_dump(&mut line, series);
-                out.write_all(line.as_bytes())
-                    .map_err(|source| output_error(None, source))
+                write_dump(&mut line, &series);
+                out.write_all(line.as_bytes()).map_err(stdout_error)
             })
         })?,
         TsdbCommand::Export {
             query,
             format,
+            layout,
             output,
-        } => write_to(output.as_deref(), |out| {
-            let mut text = String::new();
-            if *format == ExportFormat::Csv {
-                text.push_str("series,timestamp_ms,value\n");
-            }
-            let summary = database.read(query, |series| {
-                match format {
-                    ExportFormat::Jsonl => write_jsonl(&mut text, series),
-                    ExportFormat::OpenMetrics => write_openmetrics(&mut text, series),
-                    ExportFormat::Csv => write_csv(&mut text, series),
-                }
-                out.write_all(text.as_bytes())
-                    .map_err(|source| output_error(output.as_deref(), source))?;
-                text.clear();
+        } => {
+            dataset::check(*format, *layout)?;
+            // The wide layout needs every series at once; the long ones are written from the same
+            // list so that both commands share one writer.
+            let mut series = Vec::new();
+            let summary = database.read(query, |one| {
+                series.push(one);
                 Ok(())
             })?;
-            if *format == ExportFormat::OpenMetrics {
-                text.push_str("# EOF\n");
+            match output {
+                Some(path) => dataset::write(&series, *format, *layout, path)?,
+                None => {
+                    to_stdout(|out| {
+                        dataset::write_to(&series, *format, *layout, out).map_err(stdout_error)?;
+                        Ok(ReadSummary::default())
+                    })?;
+                }
             }
-            out.write_all(text.as_bytes())
-                .map_err(|source| output_error(output.as_deref(), source))?;
-            Ok(summary)
-        })?,
+            summary
+        }
     };
     report(&summary);
     Ok(())
@@ -106,45 +95,29 @@ fn report(summary: &ReadSummary) {
     tracing::debug!(series = summary.series, samples = summary.samples, "read");
 }
 
-fn output_error(path: Option<&Path>, source: std::io::Error) -> TsdbError {
-    match path {
-        Some(path) => FsError::new(path, source).into(),
-        None => TsdbError::Output {
-            path: "standard output".to_owned(),
-            source,
-        },
+fn stdout_error(source: std::io::Error) -> TsdbError {
+    TsdbError::Output {
+        path: "standard output".to_owned(),
+        source,
     }
 }
 
-/// Runs `write` against standard output, or against a file written atomically (see [`crate::fs`]):
-/// never a half-written file.
-fn write_to(
-    path: Option<&Path>,
-    write: impl FnOnce(&mut dyn std::io::Write) -> Result<ReadSummary, TsdbError>,
+/// Runs `write` against standard output, buffered; a reader that stops early (`promlab tsdb dump DIR
+/// | head`) is not an error.
+fn to_stdout(
+    write: impl FnOnce(&mut std::io::BufWriter<std::io::Stdout>) -> Result<ReadSummary, TsdbError>,
 ) -> Result<ReadSummary, TsdbError> {
-    let Some(path) = path else {
-        let stdout = std::io::stdout();
-        let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
-        let result = write(&mut out).and_then(|summary| {
-            out.flush()
-                .map(|()| summary)
-                .map_err(|source| output_error(None, source))
-        });
-        return match result {
-            // `promlab tsdb dump DIR | head` closes the pipe early: not an error.
-            Err(TsdbError::Output { source, .. })
-                if source.kind() == std::io::ErrorKind::BrokenPipe =>
-            {
-                Ok(ReadSummary::default())
-            }
-            other => other,
-        };
-    };
-    // Dropped on an error, the file is removed and `path` left as it was.
-    let mut file = AtomicFile::create(path, WriteOptions::default())?;
-    let summary = write(&mut file)?;
-    file.commit()?;
-    Ok(summary)
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout());
+    let result =
+        write(&mut out).and_then(|summary| out.flush().map(|()| summary).map_err(stdout_error));
+    match result {
+        Err(TsdbError::Output { source, .. })
+            if source.kind() == std::io::ErrorKind::BrokenPipe =>
+        {
+            Ok(ReadSummary::default())
+        }
+        other => other,
+    }
 }
 
 /// `promtool tsdb dump`'s lines: `{labels} value timestamp`.
@@ -157,81 +130,6 @@ fn write_dump(out: &mut String, series: &Series) {
         out.push(' ');
         push_go_float(out, value);
         let _ = writeln!(out, " {at}");
-    }
-}
-
-fn write_jsonl(out: &mut String, series: &Series) {
-    out.push_str("{\"metric\":{");
-    for (index, (name, value)) in series.labels.iter().enumerate() {
-        if index > 0 {
-            out.push(',');
-        }
-        push_json_string(out, name);
-        out.push(':');
-        push_json_string(out, value);
-    }
-    out.push_str("},\"values\":[");
-    for (index, &(at, value)) in series.samples.iter().enumerate() {
-        if index > 0 {
-            out.push(',');
-        }
-        let _ = write!(out, "[{at},\"");
-        push_go_float(out, value);
-        out.push_str("\"]");
-    }
-    out.push_str("]}\n");
-}
-
-fn push_json_string(out: &mut String, text: &str) {
-    // serde_json's escaping cannot fail for a str.
-    out.push_str(&serde_json::to_string(text).unwrap_or_default());
-}
-
-/// `name{labels} value seconds.millis`, as `promtool tsdb dump-openmetrics` writes.
-fn write_openmetrics(out: &mut String, series: &Series) {
-    let mut prefix = String::new();
-    let name = series
-        .labels
-        .iter()
-        .find(|(name, _)| name == "__name__")
-        .map_or("", |(_, value)| value.as_str());
-    prefix.push_str(name);
-    let others: Vec<&(String, String)> = series
-        .labels
-        .iter()
-        .filter(|(name, _)| name != "__name__")
-        .collect();
-    if !others.is_empty() {
-        prefix.push('{');
-        for (index, (name, value)) in others.iter().enumerate() {
-            if index > 0 {
-                prefix.push(',');
-            }
-            prefix.push_str(name);
-            prefix.push('=');
-            push_go_quoted(&mut prefix, value);
-        }
-        prefix.push('}');
-    }
-    for &(at, value) in &series.samples {
-        out.push_str(&prefix);
-        out.push(' ');
-        push_go_float(out, value);
-        let sign = if at < 0 { "-" } else { "" };
-        let magnitude = at.unsigned_abs();
-        let _ = writeln!(out, " {sign}{}.{:03}", magnitude / 1000, magnitude % 1000);
-    }
-}
-
-fn write_csv(out: &mut String, series: &Series) {
-    let mut labels = String::new();
-    push_go_labels(&mut labels, &series.labels);
-    let quoted = format!("\"{}\"", labels.replace('"', "\"\""));
-    for &(at, value) in &series.samples {
-        out.push_str(&quoted);
-        let _ = write!(out, ",{at},");
-        push_go_float(out, value);
-        out.push('\n');
     }
 }
 
@@ -265,7 +163,7 @@ fn print_blocks(database: &Database) -> Result<(), TsdbError> {
     }
     std::io::stdout()
         .write_all(text.as_bytes())
-        .map_err(|source| output_error(None, source))
+        .map_err(stdout_error)
 }
 
 #[cfg(test)]
@@ -274,39 +172,22 @@ mod tests {
 
     fn series() -> Series {
         Series {
-            labels: vec![
+            labels: [
                 ("__name__".to_owned(), "up".to_owned()),
                 ("job".to_owned(), "a\"b".to_owned()),
-            ],
+            ]
+            .into(),
             samples: vec![(1_500, 1.0), (-2_001, f64::NAN)],
         }
     }
 
     #[test]
-    fn every_format_writes_each_sample() {
+    fn dump_lines_are_promtools() {
         let mut text = String::new();
         write_dump(&mut text, &series());
         assert_eq!(
             text,
             "{__name__=\"up\", job=\"a\\\"b\"} 1 1500\n{__name__=\"up\", job=\"a\\\"b\"} NaN -2001\n"
-        );
-        text.clear();
-        write_openmetrics(&mut text, &series());
-        assert_eq!(
-            text,
-            "up{job=\"a\\\"b\"} 1 1.500\nup{job=\"a\\\"b\"} NaN -2.001\n"
-        );
-        text.clear();
-        write_jsonl(&mut text, &series());
-        let json: serde_json::Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(json["metric"]["job"], "a\"b");
-        assert_eq!(json["values"][1][0], -2001);
-        assert_eq!(json["values"][1][1], "NaN");
-        text.clear();
-        write_csv(&mut text, &series());
-        assert_eq!(
-            text.lines().next(),
-            Some(r#""{__name__=""up"", job=""a\""b""}",1500,1"#)
         );
     }
 }

@@ -4,6 +4,8 @@
 
 use std::fmt::Write as _;
 
+use crate::series::Labels;
+
 /// Appends `value` as Go's `%g` prints a float64: the shortest digits that read back to the same
 /// number, in exponent form (`1e+06`, `1e-05`) when the exponent is below -4 or at least 6.
 pub fn push_go_float(out: &mut String, value: f64) {
@@ -125,7 +127,7 @@ pub fn push_go_quoted(out: &mut String, text: &str) {
 }
 
 /// Appends a label set as Go's `labels.Labels.String()`: `{a="1", b="2"}`.
-pub fn push_go_labels(out: &mut String, labels: &[(String, String)]) {
+pub fn push_go_labels(out: &mut String, labels: &Labels) {
     out.push('{');
     for (index, (name, value)) in labels.iter().enumerate() {
         if index > 0 {
@@ -140,7 +142,7 @@ pub fn push_go_labels(out: &mut String, labels: &[(String, String)]) {
 
 /// A label set as Go prints it, for messages.
 #[must_use]
-pub fn labels_text(labels: &[(String, String)]) -> String {
+pub fn labels_text(labels: &Labels) -> String {
     let mut out = String::new();
     push_go_labels(&mut out, labels);
     out
@@ -194,10 +196,11 @@ mod tests {
     #[test]
     fn labels_print_like_go_labels_string() {
         let mut out = String::new();
-        let labels = [
+        let labels: Labels = [
             ("__name__".to_owned(), "up".to_owned()),
             ("q".to_owned(), "a\"b\\c\nd\té\u{1}\u{a0}".to_owned()),
-        ];
+        ]
+        .into();
         push_go_labels(&mut out, &labels);
         assert_eq!(out, r#"{__name__="up", q="a\"b\\c\nd\té\x01\u00a0"}"#);
     }

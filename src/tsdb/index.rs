@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use super::TsdbError;
 use super::decode::{Decoder, crc32c, range};
+use crate::series::Labels;
 
 const INDEX_MAGIC: u32 = 0xBAAA_D700;
 /// Six 8-byte section offsets and a CRC32.
@@ -28,8 +29,8 @@ pub(crate) struct ChunkMeta {
 pub(crate) struct SeriesEntry {
     /// The series reference tombstones use (its offset / 16).
     pub(crate) reference: u64,
-    /// Label names and values, sorted by name.
-    pub(crate) labels: Vec<(String, String)>,
+    /// The series' labels.
+    pub(crate) labels: Labels,
     pub(crate) chunks: Vec<ChunkMeta>,
 }
 
@@ -173,9 +174,13 @@ impl Index {
             };
             labels.push((name.to_owned(), value.to_owned()));
         }
-        if !labels.windows(2).all(|pair| pair[0].0 < pair[1].0) {
+        if !labels
+            .windows(2)
+            .all(|pair: &[(String, String)]| pair[0].0 < pair[1].0)
+        {
             return Err(corrupt("its labels are not sorted by name"));
         }
+        let labels: Labels = labels.into_iter().collect();
         let chunk_count = decoder.uvarint_usize().ok_or_else(cut)?;
         let mut chunks = Vec::with_capacity(chunk_count.min(decoder.remaining() / 3));
         let mut previous: Option<ChunkMeta> = None;

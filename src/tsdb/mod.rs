@@ -4,8 +4,8 @@
 //! writes it as a block.
 //!
 //! [`Database::read`] streams series one at a time in label order (the order `promtool tsdb dump`
-//! prints), merging a series that spans several blocks; [`Series`] is what every output format and
-//! other tools (a dataset writer) consume.
+//! prints), merging a series that spans several blocks, as the crate's one [`Series`] type (the
+//! index's own [`index::SeriesEntry`], a series reference into a block, holds the same `Labels`).
 
 mod block;
 mod chunks;
@@ -20,9 +20,11 @@ pub mod xor;
 use std::path::{Path, PathBuf};
 
 pub use block::Block;
-pub use export::{ExportFormat, TsdbCommand, TsdbConfig, run};
+pub use export::{TsdbCommand, TsdbConfig, run};
 pub use meta::BlockMeta;
 pub use selector::Selector;
+
+use crate::series::{Labels, Series};
 
 /// Why the blocks could not be read or the output written.
 #[derive(Debug, thiserror::Error)]
@@ -70,16 +72,9 @@ pub enum TsdbError {
         path: String,
         source: std::io::Error,
     },
-    /// The output file could not be written.
+    /// The output file could not be written, or the format does not take the layout.
     #[error(transparent)]
-    Write(#[from] crate::fs::FsError),
-}
-
-/// One series: its labels (sorted by name) and samples (timestamp in ms, value), in time order.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Series {
-    pub labels: Vec<(String, String)>,
-    pub samples: Vec<(i64, f64)>,
+    Dataset(#[from] crate::dataset::DatasetError),
 }
 
 /// Which series and samples to read.
@@ -116,7 +111,7 @@ impl Query {
         Ok(self)
     }
 
-    fn selects(&self, labels: &[(String, String)]) -> bool {
+    fn selects(&self, labels: &Labels) -> bool {
         self.selectors.is_empty() || self.selectors.iter().any(|s| s.matches(labels))
     }
 }
@@ -197,7 +192,7 @@ impl Database {
     pub fn read(
         &mut self,
         query: &Query,
-        mut each: impl FnMut(&Series) -> Result<(), TsdbError>,
+        mut each: impl FnMut(Series) -> Result<(), TsdbError>,
     ) -> Result<ReadSummary, TsdbError> {
         let mut summary = ReadSummary::default();
         let mut cursors: Vec<_> = self
@@ -210,7 +205,7 @@ impl Database {
             })
             .collect();
         loop {
-            let mut smallest: Option<Vec<(String, String)>> = None;
+            let mut smallest: Option<Labels> = None;
             for (entries, _) in &mut cursors {
                 match entries.peek() {
                     Some(Ok(entry))
@@ -262,7 +257,7 @@ impl Database {
             if !series.samples.is_empty() {
                 summary.series += 1;
                 summary.samples += series.samples.len();
-                each(&series)?;
+                each(series)?;
             }
         }
     }

@@ -4,6 +4,8 @@
 
 use regex::Regex;
 
+use crate::series::Labels;
+
 /// One label matcher.
 #[derive(Debug, Clone)]
 pub struct Matcher {
@@ -42,12 +44,9 @@ pub struct Selector {
 impl Selector {
     /// Whether a series with `labels` (sorted by name) is selected.
     #[must_use]
-    pub fn matches(&self, labels: &[(String, String)]) -> bool {
+    pub fn matches(&self, labels: &Labels) -> bool {
         self.matchers.iter().all(|matcher| {
-            let value = labels
-                .iter()
-                .find(|(name, _)| *name == matcher.name)
-                .map_or("", |(_, value)| value.as_str());
+            let value = labels.get(&matcher.name).map_or("", String::as_str);
             matcher.matches(value)
         })
     }
@@ -254,7 +253,7 @@ impl Parser {
 mod tests {
     use super::*;
 
-    fn labels(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    fn labels(pairs: &[(&str, &str)]) -> Labels {
         pairs
             .iter()
             .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))

@@ -67,8 +67,8 @@ fn history(start: i64) -> (String, Expected) {
             let _ = writeln!(
                 text,
                 "{key} {} {}",
-                promlab::dataset::value_text(*value),
-                promlab::dataset::seconds_text(*at)
+                promlab::series::value_text(*value),
+                promlab::time::seconds_text(*at)
             );
         }
         expected.insert(key.to_owned(), samples);
@@ -179,7 +179,7 @@ fn on_grid(expected: &Expected, start: i64, end: i64, step_ms: i64) -> Expected 
 }
 
 fn parse_value(text: &str) -> f64 {
-    promlab::dataset::parse_value(text).unwrap_or_else(|| panic!("{text:?} is not a value"))
+    promlab::series::parse_value(text).unwrap_or_else(|| panic!("{text:?} is not a value"))
 }
 
 fn parse_seconds(text: &str) -> i64 {
@@ -332,8 +332,8 @@ fn export(
     Promlab::new()
         .args(["export", "--prometheus-url", prometheus])
         .args(["--query", "{__name__=~\"lab_.*\"}"])
-        .args(["--start", &promlab::dataset::seconds_text(start)])
-        .args(["--end", &promlab::dataset::seconds_text(end)])
+        .args(["--start", &promlab::time::seconds_text(start)])
+        .args(["--end", &promlab::time::seconds_text(end)])
         .args(["--step", step, "--format", format, "--layout", layout])
         .args(["-o", &out.display().to_string()])
         .output()
@@ -526,13 +526,8 @@ fn permission_denied_and_disk_full_leave_no_file(test: &str, url: &str, start: i
                 "--query",
                 "lab_temperature",
             ])
-            .args(["--start", &promlab::dataset::seconds_text(start)])
-            .args([
-                "--end",
-                &promlab::dataset::seconds_text(end),
-                "--step",
-                "10s",
-            ])
+            .args(["--start", &promlab::time::seconds_text(start)])
+            .args(["--end", &promlab::time::seconds_text(end), "--step", "10s"])
             .args(["--format", "parquet", "-o", &file.display().to_string()])
             .output()
             .unwrap();
@@ -554,8 +549,8 @@ fn permission_denied_and_disk_full_leave_no_file(test: &str, url: &str, start: i
     let reference = require!(test, image(PROMETHEUS_IMAGE));
     let script = format!(
         "promlab export --prometheus-url {url} --query '{{__name__=~\"lab_.*\"}}' --start {} --end {} --step 10s --format csv -o /out/x.csv; echo \"exit=$?\"; ls -A /out",
-        promlab::dataset::seconds_text(start),
-        promlab::dataset::seconds_text(start + 86_390_000)
+        promlab::time::seconds_text(start),
+        promlab::time::seconds_text(start + 86_390_000)
     );
     let output = Command::new("docker")
         .args([
@@ -616,7 +611,7 @@ async fn raw_day(url: &str, start: i64) -> Expected {
     series
         .into_iter()
         .map(|one| {
-            let item = promlab::dataset::Series {
+            let item = promlab::series::Series {
                 labels: one.labels,
                 samples: one.samples,
             };

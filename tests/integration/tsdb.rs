@@ -219,14 +219,18 @@ fn tsdb_export_writes_every_sample_in_each_format() {
         assert!(output.status.success(), "promlab: {}", stderr(&output));
         let text = std::fs::read_to_string(&out).expect("written");
         let written = if format == "jsonl" {
-            text.lines()
-                .map(|line| {
-                    let series: serde_json::Value = serde_json::from_str(line).expect("JSON");
-                    assert!(series["metric"]["__name__"].is_string());
-                    series["values"].as_array().expect("values").len()
-                })
-                .sum()
+            // `promlab export`'s JSON lines: one object per sample.
+            for line in text.lines() {
+                let sample: serde_json::Value = serde_json::from_str(line).expect("JSON");
+                assert!(sample["metric"].is_string() && sample["timestamp"].is_number());
+            }
+            text.lines().count()
         } else {
+            // `promlab export`'s CSV: its header, then one line per sample.
+            assert!(
+                text.starts_with("timestamp,metric,labels,value\n"),
+                "{format}"
+            );
             text.lines().count() - 1
         };
         assert_eq!(written, samples, "{format}");

@@ -1,5 +1,5 @@
 //! The Prometheus HTTP API client every promlab module uses: instant and range queries, decoded into
-//! the series of [`crate::prom`], and raw samples and metadata; and what Prometheus says about itself
+//! the series of [`crate::series`], and raw samples and metadata; and what Prometheus says about itself
 //! (`status`: targets, Alertmanagers, rule groups, flags).
 
 mod status;
@@ -12,9 +12,8 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::{Auth, Base, ClientError, Server};
-use crate::dataset::parse_value;
-use crate::prom::{ExactSeries, Labels, Sample, Series};
 use crate::redact::Secret;
+use crate::series::{Labels, Sample, Series, parse_value};
 
 /// The most points Prometheus returns per series in one range query (it refuses more).
 pub const MAX_POINTS: usize = 11_000;
@@ -214,10 +213,10 @@ impl Prometheus {
             .into_iter()
             .map(|raw| Series {
                 labels: raw.metric,
-                points: raw
+                samples: raw
                     .values
                     .into_iter()
-                    .map(|(at, value)| (at, parse_value(&value).unwrap_or(f64::NAN)))
+                    .map(|(at, value)| (millis(at), parse_value(&value).unwrap_or(f64::NAN)))
                     .collect(),
             })
             .collect())
@@ -255,7 +254,7 @@ impl Prometheus {
         start: i64,
         end: i64,
         step: i64,
-    ) -> Result<Vec<ExactSeries>, ClientError> {
+    ) -> Result<Vec<Series>, ClientError> {
         let params = [
             ("query", query.to_owned()),
             ("start", api_time(start)),
@@ -271,11 +270,7 @@ impl Prometheus {
 
     /// `GET /api/v1/query` of a range selector (`name[1h]`) at `at` (unix milliseconds): the raw
     /// samples Prometheus stored, with their own timestamps, exact.
-    pub async fn raw_samples(
-        &self,
-        selector: &str,
-        at: i64,
-    ) -> Result<Vec<ExactSeries>, ClientError> {
+    pub async fn raw_samples(&self, selector: &str, at: i64) -> Result<Vec<Series>, ClientError> {
         let params = [("query", selector.to_owned()), ("time", api_time(at))];
         let request = the_query(selector);
         let body = self.get_body("/api/v1/query", &request, &params).await?;
@@ -283,7 +278,7 @@ impl Prometheus {
     }
 
     /// The matrix in `body`, every value exact.
-    fn exact_matrix(&self, request: &str, body: &[u8]) -> Result<Vec<ExactSeries>, ClientError> {
+    fn exact_matrix(&self, request: &str, body: &[u8]) -> Result<Vec<Series>, ClientError> {
         let data: MatrixData<'_> = self.data(request, body)?;
         if data.result_type != "matrix" {
             return Err(self.base.decode(
@@ -297,7 +292,7 @@ impl Prometheus {
             .collect()
     }
 
-    fn exact(&self, request: &str, series: MatrixSeries<'_>) -> Result<ExactSeries, ClientError> {
+    fn exact(&self, request: &str, series: MatrixSeries<'_>) -> Result<Series, ClientError> {
         let samples = series
             .values
             .into_iter()
@@ -310,7 +305,7 @@ impl Prometheus {
                     })
             })
             .collect::<Result<_, _>>()?;
-        Ok(ExactSeries {
+        Ok(Series {
             labels: series.metric,
             samples,
         })
@@ -427,14 +422,5 @@ mod tests {
         assert!(matches!(error, ClientError::Unreachable { .. }), "{shown}");
         assert!(!shown.contains("p4ss"), "{shown}");
         assert!(shown.contains("http://***@127.0.0.1:9"), "{shown}");
-    }
-
-    #[test]
-    fn special_values_are_read_as_prometheus_writes_them() {
-        assert_eq!(parse_value("+Inf"), Some(f64::INFINITY));
-        assert_eq!(parse_value("-Inf"), Some(f64::NEG_INFINITY));
-        assert!(parse_value("NaN").is_some_and(f64::is_nan));
-        assert_eq!(parse_value("0.25"), Some(0.25));
-        assert_eq!(parse_value("x"), None);
     }
 }

@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::Prometheus;
 use crate::clients::ClientError;
-use crate::prom::Labels;
+use crate::series::Labels;
 
 /// One active scrape target.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

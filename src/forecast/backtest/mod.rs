@@ -480,7 +480,7 @@ async fn read_range(source: &BacktestSource) -> Result<Vec<(f64, f64)>, Backtest
     )?;
     let mut series = client.query_range(query, *start, *end, *step).await?;
     match series.len() {
-        1 => Ok(series.remove(0).points),
+        1 => Ok(series.remove(0).seconds_points()),
         0 => Err(range(
             "matches no series in that range: check the metric name and labels, and the range (--start, --end)"
                 .to_owned(),

@@ -1,32 +1,28 @@
-//! OpenMetrics text of restored series, as `promtool tsdb create-blocks-from openmetrics` reads it:
-//! one family per metric (type unknown), series sorted, samples in time order with timestamps in
-//! seconds, `# EOF` at the end.
+//! OpenMetrics text of stored samples, as `promtool tsdb create-blocks-from openmetrics` reads it
+//! back: one family per metric (type unknown), series sorted, samples in time order with timestamps
+//! in seconds, `# EOF` at the end. The one writer for that consumer: `promlab restore`, `promlab
+//! export --format openmetrics` and `promlab tsdb export --format openmetrics` all come here (the
+//! live `/metrics` encoder, for scrapers, is [`crate::metrics`]).
 
 use std::io::{self, Write};
 
-use crate::dataset::{Series, escape_label_value, seconds_text, value_text};
+use crate::series::{Series, push_label_set, value_text};
+use crate::time::seconds_text;
 
-/// Writes `series` (sorted by metric name, then labels) as OpenMetrics.
+/// Writes `series` as OpenMetrics, grouped by metric name (then sorted by labels), whatever order
+/// they come in: a family split in two would be refused by promtool.
 pub(super) fn write(series: &[Series], out: &mut impl Write) -> io::Result<()> {
+    let mut sorted: Vec<&Series> = series.iter().collect();
+    sorted.sort_by(|a, b| (a.metric(), &a.labels).cmp(&(b.metric(), &b.labels)));
     let mut family = None;
-    for one in series {
+    for one in sorted {
         let name = one.metric();
         if family != Some(name) {
             writeln!(out, "# TYPE {name} unknown")?;
             family = Some(name);
         }
         let mut prefix = String::from(name);
-        let labels: Vec<String> = one
-            .labels
-            .iter()
-            .filter(|(label, _)| *label != "__name__")
-            .map(|(label, value)| format!("{label}=\"{}\"", escape_label_value(value)))
-            .collect();
-        if !labels.is_empty() {
-            prefix.push('{');
-            prefix.push_str(&labels.join(","));
-            prefix.push('}');
-        }
+        push_label_set(&mut prefix, &one.labels);
         for (at, value) in &one.samples {
             writeln!(out, "{prefix} {} {}", value_text(*value), seconds_text(*at))?;
         }
@@ -50,9 +46,9 @@ mod tests {
         let mut text = Vec::new();
         write(
             &[
+                series("b", "z", vec![(3_000, 2.0)]),
                 series("a", "x\"y", vec![(1_000, 1.5), (2_500, f64::NAN)]),
                 series("a", "z", vec![(1_000, f64::NEG_INFINITY)]),
-                series("b", "z", vec![(3_000, 2.0)]),
             ],
             &mut text,
         )

@@ -13,8 +13,7 @@ use crate::fs::{FsError, WriteOptions, write_bytes_atomically};
 use crate::prom::{MAX_POINTS, PromClient, PromError};
 
 use super::history::{History, clean};
-use super::model::{Forecast, ModelError, ModelKind, ModelSettings, build, smape};
-use super::seasonal_naive::detect_season;
+use super::models::{Forecast, ModelError, ModelKind, ModelSettings, build, detect_season, smape};
 
 /// Where the series comes from.
 #[derive(Debug, Clone)]

@@ -12,7 +12,8 @@ use std::f64::consts::{PI, TAU};
 use rustfft::FftPlanner;
 use rustfft::num_complex::Complex;
 
-use super::model::{Forecast, Model, ModelError, check_history, normal_quantile};
+use super::model::{Forecast, Model, ModelError, check_history};
+use super::stats::normal_quantile;
 
 const NAME: &str = "fourier";
 /// Fewer points than this carry no frequency worth extrapolating.
@@ -270,7 +271,7 @@ mod tests {
     fn the_normal_equations_from_the_fft_are_the_sums_themselves() {
         // Odd and even lengths, the Nyquist bin included, on a series with a trend and noise.
         for n in [101_usize, 240] {
-            let noise = super::super::model::gaussian_noise(5, n);
+            let noise = super::super::stats::gaussian_noise(5, n);
             let y: Vec<f64> = (0..n).map(|t| 3.0 + 0.05 * t as f64 + noise[t]).collect();
             let mut spectrum: Vec<Complex<f64>> = y.iter().map(|v| Complex::new(*v, 0.0)).collect();
             FftPlanner::new().plan_fft_forward(n).process(&mut spectrum);
@@ -301,7 +302,7 @@ mod tests {
     #[test]
     fn the_band_is_the_noise_even_on_a_high_level() {
         // A counter-like level of 10¹² with a season and noise of σ = 1: the band must be the noise's.
-        let noise = super::super::model::gaussian_noise(9, 2_000);
+        let noise = super::super::stats::gaussian_noise(9, 2_000);
         let history: Vec<f64> = (0..2_000)
             .map(|t| 1e12 + 50.0 * (TAU * t as f64 / 100.0).sin() + noise[t])
             .collect();

@@ -21,8 +21,8 @@
 use argmin::core::{CostFunction, Executor};
 use argmin::solver::neldermead::NelderMead;
 
-use super::model::{Forecast, Model, ModelError, check_history, normal_quantile};
-use super::seasonal_naive::detect_season;
+use super::model::{Forecast, Model, ModelError, check_history};
+use super::stats::{detect_season, normal_quantile};
 
 const NAME: &str = "arima";
 /// Fewer points than this leave too little to choose the orders from.
@@ -798,7 +798,7 @@ impl Model for Arima {
 
 #[cfg(test)]
 mod tests {
-    use super::super::model::gaussian_noise as noise;
+    use super::super::stats::gaussian_noise as noise;
     use super::*;
 
     fn order(p: usize, d: usize, q: usize, constant: bool) -> Order {

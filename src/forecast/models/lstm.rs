@@ -18,7 +18,8 @@ use candle_nn::{
 };
 use rand::{Rng, SeedableRng, rngs::StdRng};
 
-use super::model::{Forecast, Model, ModelError, check_history, normal_quantile, rms};
+use super::model::{Forecast, Model, ModelError, check_history};
+use super::stats::{normal_quantile, rms};
 
 const NAME: &str = "lstm";
 /// Values the network reads before each prediction.

@@ -25,3 +25,4 @@ pub use model::{Forecast, Model, ModelError};
 pub use registry::{ModelKind, ModelSettings, build};
 pub use seasonal_naive::SeasonalNaive;
 pub use stats::{detect_season, normal_quantile, smape};
+pub(crate) use stats::{mean, median};

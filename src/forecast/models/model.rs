@@ -21,6 +21,20 @@ impl Forecast {
         self.point.is_empty()
     }
 
+    /// The forecast `point` with a band `half_widths` either side of it.
+    pub(super) fn around(point: Vec<f64>, half_widths: impl IntoIterator<Item = f64>) -> Self {
+        let (lower, upper) = point
+            .iter()
+            .zip(half_widths)
+            .map(|(point, half)| (point - half, point + half))
+            .unzip();
+        Self {
+            point,
+            lower,
+            upper,
+        }
+    }
+
     /// An augurs forecast as ours (ETS and MSTL come from augurs): one without intervals is `model`'s
     /// failure, never a zero band; one with a value not finite, too.
     pub(super) fn from_augurs(

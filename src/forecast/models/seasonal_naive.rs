@@ -2,7 +2,7 @@
 //! value when there is no season); the baseline every other model is compared with.
 
 use super::model::{Forecast, Model, ModelError, check_history};
-use super::stats::{detect_season, normal_quantile, rms};
+use super::stats::{detect_season, rms, two_sided_z};
 
 const NAME: &str = "seasonal_naive";
 
@@ -35,20 +35,12 @@ impl Model for SeasonalNaive {
         let n = history.len();
         // Hyndman & Athanasopoulos, 5.5: sigma_h = sigma * sqrt(k + 1), k whole seasons ahead.
         let sigma = rms((season..n).map(|t| history[t] - history[t - season]));
-        let z = normal_quantile(0.5 + level / 2.0);
-        let mut forecast = Forecast {
-            point: Vec::with_capacity(horizon),
-            lower: Vec::with_capacity(horizon),
-            upper: Vec::with_capacity(horizon),
-        };
-        for h in 0..horizon {
-            let point = history[n - season + h % season];
-            let width = z * sigma * ((h / season) as f64 + 1.0).sqrt();
-            forecast.point.push(point);
-            forecast.lower.push(point - width);
-            forecast.upper.push(point + width);
-        }
-        Ok(forecast)
+        let z = two_sided_z(level);
+        let point = (0..horizon)
+            .map(|h| history[n - season + h % season])
+            .collect();
+        let widths = (0..horizon).map(|h| z * sigma * ((h / season) as f64 + 1.0).sqrt());
+        Ok(Forecast::around(point, widths))
     }
 }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::history::whole_steps;
-use super::model::{ModelKind, ModelSettings};
+use super::models::{ModelKind, ModelSettings};
 
 /// Why a forecaster config cannot be used.
 #[derive(Debug, thiserror::Error)]

@@ -2,24 +2,15 @@
 //! every series its targets match, and serves what they predict (with bounds and anomaly flags) as
 //! Prometheus metrics, and on a page.
 //!
-//! Models sit behind one trait ([`Model`]): `seasonal_naive` (the baseline), `fourier`, `ets`, `mstl`,
+//! Models sit behind one trait ([`Model`], in `models/`): `seasonal_naive` (the baseline), `fourier`, `ets`, `mstl`,
 //! `arima`, `prophet` (with the cargo feature `prophet`) and `lstm` (with the cargo feature `lstm`).
 
-mod arima;
 mod backtest;
 mod config;
-mod ets;
-mod fourier;
 mod history;
-#[cfg(feature = "lstm")]
-mod lstm;
-mod model;
-mod mstl;
+mod models;
 mod plot;
-#[cfg(feature = "prophet")]
-mod prophet;
 mod router;
-mod seasonal_naive;
 mod state;
 mod trainer;
 
@@ -28,19 +19,17 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-pub use arima::{ArimaFit, Order as ArimaOrder, auto_fit as arima_auto_fit};
 pub use backtest::{
     BacktestConfig, BacktestError, BacktestSource, Report, Score, nab, nab_score, parse_time,
     read_csv,
 };
 pub use config::{ConfigError, ForecastFile, HumanDuration, Settings, Target};
-pub use fourier::Fourier;
 pub use history::{History, MAX_FILLED_GAP, clean, whole_steps};
-pub use model::{
-    Forecast, Model, ModelError, ModelKind, ModelSettings, build, normal_quantile, smape,
+pub use models::{
+    ArimaFit, ArimaOrder, Forecast, Fourier, Model, ModelError, ModelKind, ModelSettings,
+    SeasonalNaive, arima_auto_fit, build, detect_season, normal_quantile, smape,
 };
 pub use router::{App, encode, router};
-pub use seasonal_naive::{SeasonalNaive, detect_season};
 pub use state::{ForecastState, Health, ModelForecast, SeriesState, Status};
 pub use trainer::{fit_series, next_wait, output_labels};
 

@@ -186,7 +186,7 @@ pub(super) fn draw(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::forecast::model::Forecast;
+    use crate::forecast::models::Forecast;
 
     fn score(model: &'static str, forecasts: Vec<(usize, Forecast)>) -> Score {
         Score {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use super::history::whole_steps;
-use super::model::Forecast;
+use super::models::Forecast;
 use crate::series::Labels;
 
 /// One model's forecast of one series.

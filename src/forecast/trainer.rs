@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::config::{Settings, Target};
 use super::history::{History, clean};
-use super::model::{Model, build, smape};
+use super::models::{Model, build, smape};
 use super::state::{ForecastState, ModelForecast, SeriesState, Status};
 use crate::clients::{ClientError, Prometheus};
 use crate::series::Labels;
@@ -140,7 +140,7 @@ pub fn fit_series(
 /// Why a fit gave no forecast.
 enum Failure {
     /// The model refused the series (too short, not finite…).
-    Refused(crate::forecast::ModelError),
+    Refused(super::models::ModelError),
     /// The model panicked: a bug, caught so that it costs only this series and model.
     Panicked(String),
 }
@@ -151,7 +151,7 @@ fn guarded(
     history: &[f64],
     horizon: usize,
     level: f64,
-) -> Result<super::model::Forecast, Failure> {
+) -> Result<super::models::Forecast, Failure> {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         model.forecast(history, horizon, level)
     })) {
@@ -453,7 +453,7 @@ pub fn next_wait(settings: &Settings, failures: u32) -> Duration {
 mod tests {
     use super::*;
     use crate::forecast::config::ForecastFile;
-    use crate::forecast::model::{ModelKind, ModelSettings};
+    use crate::forecast::models::{ModelKind, ModelSettings};
 
     fn settings() -> Settings {
         ForecastFile::default().settings("(defaults)").unwrap()
@@ -548,7 +548,8 @@ mod tests {
             _history: &[f64],
             _horizon: usize,
             _level: f64,
-        ) -> Result<crate::forecast::Forecast, crate::forecast::ModelError> {
+        ) -> Result<crate::forecast::models::Forecast, crate::forecast::models::ModelError>
+        {
             panic!("index out of bounds in a model");
         }
     }

@@ -14,8 +14,9 @@ use crate::clients::{ClientError, Prometheus};
 use crate::fs::{FsError, WriteOptions, write_bytes_atomically};
 
 use super::history::{History, clean};
-use super::model::{Forecast, ModelError, ModelKind, ModelSettings, build, smape};
-use super::seasonal_naive::detect_season;
+use super::models::{
+    Forecast, ModelError, ModelKind, ModelSettings, build, detect_season, mean, median, smape,
+};
 
 /// Where the series comes from.
 #[derive(Debug, Clone)]
@@ -249,8 +250,7 @@ fn typical_step(points: &[(f64, f64)]) -> f64 {
         .map(|w| w[1].0 - w[0].0)
         .filter(|d| *d > 0.0)
         .collect();
-    steps.sort_by(f64::total_cmp);
-    steps.get(steps.len() / 2).copied().unwrap_or(1.0)
+    median(&mut steps).unwrap_or(1.0)
 }
 
 /// Mean absolute error of the seasonal-naive forecast one step ahead, inside `train`: MASE's scale.
@@ -259,11 +259,7 @@ fn mase_scale(train: &[f64], season: usize) -> f64 {
     let errors: Vec<f64> = (m..train.len())
         .map(|t| (train[t] - train[t - m]).abs())
         .collect();
-    if errors.is_empty() {
-        f64::NAN
-    } else {
-        errors.iter().sum::<f64>() / errors.len() as f64
-    }
+    mean(&errors)
 }
 
 /// Runs the backtest on a cleaned history.
@@ -319,13 +315,6 @@ pub(super) fn run_on(history: &History, config: &BacktestConfig) -> Vec<Score> {
                     }
                 }
             }
-            let mean = |xs: &[f64]| {
-                if xs.is_empty() {
-                    f64::NAN
-                } else {
-                    xs.iter().sum::<f64>() / xs.len() as f64
-                }
-            };
             let fitted = origins.len() - failures;
             Score {
                 model: model.name(),

@@ -18,7 +18,8 @@ use candle_nn::{
 };
 use rand::{Rng, SeedableRng, rngs::StdRng};
 
-use super::model::{Forecast, Model, ModelError, check_history, normal_quantile, rms};
+use super::model::{Forecast, Model, ModelError, check_history};
+use super::stats::{mean, rms, two_sided_z, variance};
 
 const NAME: &str = "lstm";
 /// Values the network reads before each prediction.
@@ -162,8 +163,7 @@ impl Model for Lstm {
         // Five holdouts' worth of points: the smallest holdout, and enough windows to learn from.
         check_history(NAME, history, 5 * (WINDOW + MIN_HOLDOUT))?;
         let n = history.len();
-        let mean = history.iter().sum::<f64>() / n as f64;
-        let sd = (history.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n as f64).sqrt();
+        let (mean, sd) = (mean(history), variance(history).sqrt());
         if sd <= 1e-12 * (1.0 + mean.abs()) {
             // A flat series: nothing to learn, and nothing to be unsure of.
             return Ok(Forecast {
@@ -198,25 +198,19 @@ impl Model for Lstm {
             .iter()
             .zip(&series[n - holdout..])
             .map(|(predicted, actual)| f64::from(actual - predicted)));
-        let z = normal_quantile(0.5 + level / 2.0);
+        let z = two_sided_z(level);
         let ahead = network
             .recurse(&series, horizon)
             .map_err(|error| failed(&error))?;
-        let mut forecast = Forecast {
-            point: Vec::with_capacity(horizon),
-            lower: Vec::with_capacity(horizon),
-            upper: Vec::with_capacity(horizon),
-        };
-        for (h, value) in ahead.iter().enumerate() {
+        let point = ahead
+            .iter()
+            .map(|value| mean + sd * f64::from(*value))
+            .collect();
+        let halves = (0..ahead.len()).map(|h| {
             let seen = (h + 1).min(holdout);
-            let spread = rms(recursion_errors[..seen].iter().copied()).max(one_step_error);
-            let point = mean + sd * f64::from(*value);
-            let half = z * sd * spread;
-            forecast.point.push(point);
-            forecast.lower.push(point - half);
-            forecast.upper.push(point + half);
-        }
-        forecast.finite(NAME)
+            z * sd * rms(recursion_errors[..seen].iter().copied()).max(one_step_error)
+        });
+        Forecast::around(point, halves).finite(NAME)
     }
 }
 

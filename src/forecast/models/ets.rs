@@ -14,23 +14,6 @@ const MIN_POINTS: usize = 8;
 #[derive(Debug, Clone, Copy, Default)]
 pub(super) struct Ets;
 
-/// Turns an augurs forecast into ours; a forecast without intervals is a failure, never a zero band.
-pub(super) fn from_augurs(
-    model: &'static str,
-    forecast: augurs::Forecast,
-) -> Result<Forecast, ModelError> {
-    let intervals = forecast.intervals.ok_or(ModelError::Failed {
-        model,
-        reason: "no prediction interval came back".to_owned(),
-    })?;
-    Forecast {
-        point: forecast.point,
-        lower: intervals.lower,
-        upper: intervals.upper,
-    }
-    .finite(model)
-}
-
 impl Model for Ets {
     fn name(&self) -> &'static str {
         NAME
@@ -50,7 +33,7 @@ impl Model for Ets {
         let forecast = fitted
             .predict(horizon, level)
             .map_err(|error| failed(&error))?;
-        from_augurs(NAME, forecast)
+        Forecast::from_augurs(NAME, forecast)
     }
 }
 

@@ -21,8 +21,10 @@
 use argmin::core::{CostFunction, Executor};
 use argmin::solver::neldermead::NelderMead;
 
-use super::model::{Forecast, Model, ModelError, check_history, normal_quantile};
-use super::seasonal_naive::detect_season;
+use super::model::{Forecast, Model, ModelError, check_history};
+use super::stats::{
+    detect_season, lagged_products, mean, squared_deviations, two_sided_z, variance,
+};
 
 const NAME: &str = "arima";
 /// Fewer points than this leave too little to choose the orders from.
@@ -108,16 +110,11 @@ impl ArimaFit {
         let differenced = apply_differences(history, &delta);
         let n = differenced.len();
         let centre = if order.constant {
-            differenced.iter().sum::<f64>() / n as f64
+            mean(&differenced)
         } else {
             0.0
         };
-        let scale = (differenced
-            .iter()
-            .map(|w| (w - centre).powi(2))
-            .sum::<f64>()
-            / n as f64)
-            .sqrt();
+        let scale = (squared_deviations(&differenced, centre) / n as f64).sqrt();
         let tail = history[history.len() - reach..].to_vec();
         if scale <= 1e-12 * (1.0 + centre.abs()) {
             // The differences are constant: the model is exact, with nothing left to estimate and no
@@ -257,20 +254,13 @@ impl ArimaFit {
         }
         let point = levels.split_off(reach);
         let psi = psi_weights(&self.ar, &self.ma, &self.delta, horizon);
-        let z = normal_quantile(0.5 + level / 2.0);
+        let z = two_sided_z(level);
         let mut variance = 0.0;
-        let (mut lower, mut upper) = (Vec::with_capacity(horizon), Vec::with_capacity(horizon));
-        for (h, value) in point.iter().enumerate() {
-            variance += psi[h] * psi[h];
-            let half = z * (self.sigma2 * variance).sqrt();
-            lower.push(value - half);
-            upper.push(value + half);
-        }
-        Forecast {
-            point,
-            lower,
-            upper,
-        }
+        let halves = psi.iter().take(point.len()).map(|psi| {
+            variance += psi * psi;
+            z * (self.sigma2 * variance).sqrt()
+        });
+        Forecast::around(point, halves)
     }
 }
 
@@ -612,18 +602,11 @@ fn minimise(
 /// The KPSS statistic of level stationarity, with `trunc(3 sqrt(n) / 13)` Bartlett lags (as `ndiffs`).
 fn kpss(series: &[f64]) -> Option<f64> {
     let n = series.len();
-    let mean = series.iter().sum::<f64>() / n as f64;
+    let mean = mean(series);
     let residuals: Vec<f64> = series.iter().map(|x| x - mean).collect();
     // floor(3 sqrt(n) / 13) = floor(floor(sqrt(9 n)) / 13), in integers.
     let lags = (9 * n).isqrt() / 13;
-    let autocovariance = |lag: usize| {
-        residuals[lag..]
-            .iter()
-            .zip(&residuals)
-            .map(|(a, b)| a * b)
-            .sum::<f64>()
-            / n as f64
-    };
+    let autocovariance = |lag: usize| lagged_products(&residuals, lag) / n as f64;
     let long_run = autocovariance(0)
         + 2.0
             * (1..=lags)
@@ -691,13 +674,13 @@ fn seasonal_strength(series: &[f64], season: usize) -> f64 {
             }
         })
         .collect();
-    let variance = |values: &mut dyn Iterator<Item = f64>| {
-        let values: Vec<f64> = values.collect();
-        let mean = values.iter().sum::<f64>() / values.len() as f64;
-        values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / values.len() as f64
-    };
-    let total = variance(&mut detrended.iter().map(|(_, v)| *v));
-    let remainder = variance(&mut detrended.iter().map(|(t, v)| v - means[t % season]));
+    let total = variance(&detrended.iter().map(|(_, v)| *v).collect::<Vec<_>>());
+    let remainder = variance(
+        &detrended
+            .iter()
+            .map(|(t, v)| v - means[t % season])
+            .collect::<Vec<_>>(),
+    );
     if total <= 0.0 {
         0.0
     } else {
@@ -798,7 +781,7 @@ impl Model for Arima {
 
 #[cfg(test)]
 mod tests {
-    use super::super::model::gaussian_noise as noise;
+    use super::super::stats::gaussian_noise as noise;
     use super::*;
 
     fn order(p: usize, d: usize, q: usize, constant: bool) -> Order {

@@ -5,9 +5,8 @@ use augurs::ets::AutoETS;
 use augurs::mstl::MSTLModel;
 use augurs::prelude::*;
 
-use super::ets::from_augurs;
 use super::model::{Forecast, Model, ModelError, check_history, failed};
-use super::seasonal_naive::detect_season;
+use super::stats::detect_season;
 
 const NAME: &str = "mstl";
 const MIN_POINTS: usize = 8;
@@ -55,7 +54,7 @@ impl Model for Mstl {
                 .predict(horizon, level)
                 .map_err(|error| failed(&error))?
         };
-        from_augurs(NAME, forecast)
+        Forecast::from_augurs(NAME, forecast)
     }
 }
 

@@ -21,7 +21,7 @@ use augurs::prophet::wasmstan::WasmstanOptimizer;
 use augurs::prophet::{IncludeHistory, Prophet as Fit, ProphetOptions, Seasonality, TrainingData};
 
 use super::model::{Forecast, Model, ModelError, check_history, failed};
-use super::seasonal_naive::detect_season;
+use super::stats::detect_season;
 
 const NAME: &str = "prophet";
 /// Prophet fits a trend with changepoints: fewer points than this is a line through noise.
@@ -156,7 +156,7 @@ mod tests {
 
     use augurs::prophet::GrowthType;
 
-    use super::super::model::gaussian_noise;
+    use super::super::stats::gaussian_noise;
     use super::*;
 
     /// Fits of one Prophet: the data Stan saw, Stan's optimum and the exact one.
@@ -347,7 +347,7 @@ mod tests {
         assert!(model.custom_period(&history).is_some());
         let forecast = model.forecast(&history, 40, 0.95).unwrap();
         let actual: Vec<f64> = (240..280).map(|t| value(f64::from(t))).collect();
-        let error = super::super::model::smape(&actual, &forecast.point);
+        let error = super::super::stats::smape(&actual, &forecast.point);
         assert!(error < 2.0, "sMAPE {error}");
     }
 

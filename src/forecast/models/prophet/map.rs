@@ -452,7 +452,7 @@ mod tests {
     }
 
     fn noisy(n: usize) -> Vec<f64> {
-        let noise = super::super::super::model::gaussian_noise(3, n);
+        let noise = super::super::super::stats::gaussian_noise(3, n);
         (0..n)
             .map(|i| {
                 let t = i as f64 / n as f64;

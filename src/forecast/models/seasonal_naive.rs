@@ -1,7 +1,8 @@
 //! `seasonal_naive`: tomorrow repeats today. Each step repeats the value one season earlier (the last
 //! value when there is no season); the baseline every other model is compared with.
 
-use super::model::{Forecast, Model, ModelError, check_history, normal_quantile, rms};
+use super::model::{Forecast, Model, ModelError, check_history};
+use super::stats::{detect_season, rms, two_sided_z};
 
 const NAME: &str = "seasonal_naive";
 
@@ -16,38 +17,6 @@ impl SeasonalNaive {
     pub fn new(season: Option<usize>) -> Self {
         Self { season }
     }
-}
-
-/// The season of `history` in steps: the lag, up to half the history, whose autocorrelation is the
-/// highest local peak above 0.5; 1 (no season) when none is.
-#[must_use]
-pub fn detect_season(history: &[f64]) -> usize {
-    let n = history.len();
-    if n < 8 {
-        return 1;
-    }
-    let mean = history.iter().sum::<f64>() / n as f64;
-    let variance: f64 = history.iter().map(|x| (x - mean).powi(2)).sum();
-    if variance <= f64::EPSILON {
-        return 1;
-    }
-    let acf = |lag: usize| {
-        history[lag..]
-            .iter()
-            .zip(history)
-            .map(|(a, b)| (a - mean) * (b - mean))
-            .sum::<f64>()
-            / variance
-    };
-    let correlations: Vec<f64> = (0..=n / 2).map(acf).collect();
-    (2..correlations.len().saturating_sub(1))
-        .filter(|&lag| {
-            correlations[lag] > 0.5
-                && correlations[lag] >= correlations[lag - 1]
-                && correlations[lag] >= correlations[lag + 1]
-        })
-        .max_by(|&a, &b| correlations[a].total_cmp(&correlations[b]))
-        .unwrap_or(1)
 }
 
 impl Model for SeasonalNaive {
@@ -66,20 +35,12 @@ impl Model for SeasonalNaive {
         let n = history.len();
         // Hyndman & Athanasopoulos, 5.5: sigma_h = sigma * sqrt(k + 1), k whole seasons ahead.
         let sigma = rms((season..n).map(|t| history[t] - history[t - season]));
-        let z = normal_quantile(0.5 + level / 2.0);
-        let mut forecast = Forecast {
-            point: Vec::with_capacity(horizon),
-            lower: Vec::with_capacity(horizon),
-            upper: Vec::with_capacity(horizon),
-        };
-        for h in 0..horizon {
-            let point = history[n - season + h % season];
-            let width = z * sigma * ((h / season) as f64 + 1.0).sqrt();
-            forecast.point.push(point);
-            forecast.lower.push(point - width);
-            forecast.upper.push(point + width);
-        }
-        Ok(forecast)
+        let z = two_sided_z(level);
+        let point = (0..horizon)
+            .map(|h| history[n - season + h % season])
+            .collect();
+        let widths = (0..horizon).map(|h| z * sigma * ((h / season) as f64 + 1.0).sqrt());
+        Ok(Forecast::around(point, widths))
     }
 }
 

@@ -12,7 +12,8 @@ use std::f64::consts::{PI, TAU};
 use rustfft::FftPlanner;
 use rustfft::num_complex::Complex;
 
-use super::model::{Forecast, Model, ModelError, check_history, normal_quantile};
+use super::model::{Forecast, Model, ModelError, check_history};
+use super::stats::{mean, median, two_sided_z};
 
 const NAME: &str = "fourier";
 /// Fewer points than this carry no frequency worth extrapolating.
@@ -29,13 +30,7 @@ fn strongest_bins(spectrum: &[Complex<f64>], harmonics: usize) -> Vec<usize> {
     let n = spectrum.len();
     // Bins 1..=n/2 are the distinct frequencies; the others mirror them.
     let power: Vec<f64> = spectrum[..=n / 2].iter().map(Complex::norm_sqr).collect();
-    let mut powers = power[1..].to_vec();
-    let middle = powers.len() / 2;
-    let median = if powers.is_empty() {
-        0.0
-    } else {
-        *powers.select_nth_unstable_by(middle, f64::total_cmp).1
-    };
+    let median = median(&mut power[1..].to_vec()).unwrap_or(0.0);
     // Only harmonics that stand out of the noise: in white noise a bin's power is exponential, so one
     // above 11 × the median power (7.6 × the mean) turns up by chance in about 5 % of 100-bin spectra.
     // Extrapolating noise peaks would only add error.
@@ -160,7 +155,7 @@ impl Fourier {
 fn linear_trend(y: &[f64]) -> (f64, f64) {
     let n = y.len() as f64;
     let mean_t = (n - 1.0) / 2.0;
-    let mean_y = y.iter().sum::<f64>() / n;
+    let mean_y = mean(y);
     let (covariance, variance) = y.iter().enumerate().fold((0.0, 0.0), |(c, v), (t, value)| {
         let dt = t as f64 - mean_t;
         (c + dt * (value - mean_y), v + dt * dt)
@@ -234,13 +229,9 @@ impl Model for Fourier {
         let parameters = coefficients.len().min(n - 1) as f64;
         let sigma =
             (rss / size).sqrt() * (size / (size - parameters) * (1.0 + parameters / size)).sqrt();
-        let width = normal_quantile(0.5 + level / 2.0) * sigma;
-        let point: Vec<f64> = (n..n + horizon).map(at).collect();
-        Ok(Forecast {
-            lower: point.iter().map(|p| p - width).collect(),
-            upper: point.iter().map(|p| p + width).collect(),
-            point,
-        })
+        let width = two_sided_z(level) * sigma;
+        let point = (n..n + horizon).map(at).collect();
+        Ok(Forecast::around(point, std::iter::repeat(width)))
     }
 }
 
@@ -270,7 +261,7 @@ mod tests {
     fn the_normal_equations_from_the_fft_are_the_sums_themselves() {
         // Odd and even lengths, the Nyquist bin included, on a series with a trend and noise.
         for n in [101_usize, 240] {
-            let noise = super::super::model::gaussian_noise(5, n);
+            let noise = super::super::stats::gaussian_noise(5, n);
             let y: Vec<f64> = (0..n).map(|t| 3.0 + 0.05 * t as f64 + noise[t]).collect();
             let mut spectrum: Vec<Complex<f64>> = y.iter().map(|v| Complex::new(*v, 0.0)).collect();
             FftPlanner::new().plan_fft_forward(n).process(&mut spectrum);
@@ -301,7 +292,7 @@ mod tests {
     #[test]
     fn the_band_is_the_noise_even_on_a_high_level() {
         // A counter-like level of 10¹² with a season and noise of σ = 1: the band must be the noise's.
-        let noise = super::super::model::gaussian_noise(9, 2_000);
+        let noise = super::super::stats::gaussian_noise(9, 2_000);
         let history: Vec<f64> = (0..2_000)
             .map(|t| 1e12 + 50.0 * (TAU * t as f64 / 100.0).sin() + noise[t])
             .collect();

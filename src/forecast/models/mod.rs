@@ -1,0 +1,28 @@
+//! The forecasting models, layered without a circle:
+//!
+//! - [`model`]: the [`Model`] trait and its value types, knowing no model;
+//! - [`stats`]: the statistics several models (and the backtest) share, such as [`detect_season`];
+//! - one file per model (`seasonal_naive`, `fourier`, `ets`, `mstl`, `arima`, `prophet`, `lstm`), each
+//!   importing only `model` and `stats`;
+//! - [`registry`]: [`ModelKind`] and [`build`], the one place that knows every model.
+
+mod arima;
+mod ets;
+mod fourier;
+#[cfg(feature = "lstm")]
+mod lstm;
+mod model;
+mod mstl;
+#[cfg(feature = "prophet")]
+mod prophet;
+mod registry;
+mod seasonal_naive;
+mod stats;
+
+pub use arima::{ArimaFit, Order as ArimaOrder, auto_fit as arima_auto_fit};
+pub use fourier::Fourier;
+pub use model::{Forecast, Model, ModelError};
+pub use registry::{ModelKind, ModelSettings, build};
+pub use seasonal_naive::SeasonalNaive;
+pub use stats::{detect_season, normal_quantile, smape};
+pub(crate) use stats::{mean, median};

@@ -578,15 +578,15 @@ pub struct TsdbReadArgs {
     pub dir: PathBuf,
 
     /// Series selector, e.g. 'up{job="node"}' (repeat for several; a series matching any is read).
-    #[arg(long = "match", env = "PROMLAB_TSDB_MATCH")]
+    #[arg(long = "match", env = "PROMLAB_MATCH")]
     pub selectors: Vec<String>,
 
     /// First time to read, as `promlab export --start`: RFC 3339 (UTC), unix seconds, now or now-6h.
-    #[arg(long, env = "PROMLAB_TSDB_START", conflicts_with = "min_time", value_parser = crate::time::parse_time)]
+    #[arg(long, env = "PROMLAB_START", conflicts_with = "min_time", value_parser = crate::time::parse_time)]
     pub start: Option<i64>,
 
     /// Last time to read (inclusive), as --start.
-    #[arg(long, env = "PROMLAB_TSDB_END", conflicts_with = "max_time", value_parser = crate::time::parse_time)]
+    #[arg(long, env = "PROMLAB_END", conflicts_with = "max_time", value_parser = crate::time::parse_time)]
     pub end: Option<i64>,
 
     /// First timestamp to read in milliseconds since 1970, as promtool's --min-time (or use --start).

@@ -89,7 +89,7 @@ async fn check_prometheus(client: &Prometheus, repo: &Repo, report: &mut Report)
                 "prometheus",
                 explained(&error),
                 "nothing else can be checked in Prometheus, and nothing is scraped or alerted on while it is down",
-                format!("start the stack: docker compose -f compose/compose.yaml up -d; see its state with docker compose -f compose/compose.yaml ps prometheus and why it stopped with docker compose -f compose/compose.yaml logs prometheus; or give its URL with --prometheus (tried {url})"),
+                format!("start the stack: docker compose -f compose/compose.yaml up -d; see its state with docker compose -f compose/compose.yaml ps prometheus and why it stopped with docker compose -f compose/compose.yaml logs prometheus; or give its URL with --prometheus-url (tried {url})"),
             );
             return;
         }

@@ -55,13 +55,13 @@ pub(super) async fn evaluate(check: &Check, stack: &Stack) -> Outcome {
             min_sent,
         } => match &stack.alertmanager {
             None => Outcome::Skip(
-                "no --alertmanager URL given: add --alertmanager http://127.0.0.1:9093 to grade the running stack".to_owned(),
+                "no Alertmanager URL given: add --alertmanager-url http://127.0.0.1:9093 (or set PROMLAB_ALERTMANAGER_URL) to grade the running stack".to_owned(),
             ),
             Some(url) => notifications(url, stack.timeout, integration, *min_sent).await,
         },
         Check::GrafanaDashboard { uid } => match &stack.grafana {
             None => Outcome::Skip(
-                "no --grafana URL given: add --grafana http://127.0.0.1:3000 and a login (PROMLAB_GRAFANA_TOKEN or --grafana-token-file; or PROMLAB_GRAFANA_PASSWORD or --grafana-password-file) to grade the running stack".to_owned(),
+                "no Grafana URL given: add --grafana-url http://127.0.0.1:3000 (or set PROMLAB_GRAFANA_URL) and a login (PROMLAB_GRAFANA_TOKEN or --grafana-token-file; or PROMLAB_GRAFANA_PASSWORD or --grafana-password-file) to grade the running stack".to_owned(),
             ),
             Some(url) => grafana_dashboard(url, stack, uid).await,
         },
@@ -72,7 +72,7 @@ pub(super) async fn evaluate(check: &Check, stack: &Stack) -> Outcome {
 fn prometheus(stack: &Stack) -> Result<Prometheus, Outcome> {
     let Some(url) = &stack.prometheus else {
         return Err(Outcome::Skip(
-            "no --prometheus URL given: add --prometheus http://127.0.0.1:9090 to grade the running stack".to_owned(),
+            "no Prometheus URL given: add --prometheus-url http://127.0.0.1:9090 (or set PROMLAB_PROMETHEUS_URL) to grade the running stack".to_owned(),
         ));
     };
     Prometheus::new(url, None, stack.timeout).map_err(|error| Outcome::Fail(error.to_string()))

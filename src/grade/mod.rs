@@ -262,7 +262,7 @@ pub enum GradeError {
     EmptyClass { path: String },
     /// Live URLs with a class: one stack cannot be every student's.
     #[error(
-        "live checks grade one running stack: drop --class, or drop --prometheus/--alertmanager/--grafana to grade the class's files"
+        "live checks grade one running stack: drop --class, or drop --prometheus-url/--alertmanager-url/--grafana-url to grade the class's files"
     )]
     LiveClass,
     /// A report (or the folder of the class's reports) could not be written.

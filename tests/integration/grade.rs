@@ -412,7 +412,7 @@ async fn a_running_stack_grades_its_live_criteria_and_grafanas_are_skipped() {
     };
     let (_, status, message, _) = outcome("dashboard-live");
     assert_eq!(status, "skip");
-    assert!(message.contains("no --grafana URL given"), "{message}");
+    assert!(message.contains("no Grafana URL given"), "{message}");
     assert_eq!(outcome("threshold-line").1, "pass");
 
     // A stack that is gone fails the live checks, naming the service.

@@ -178,7 +178,7 @@ pub struct ExportArgs {
     #[arg(long, env = "PROMLAB_END")]
     pub end: String,
 
-    /// Resolution, a Prometheus duration (15s, 1m, 1h).
+    /// Resolution: a duration, 500ms, 15s, 1m, 1h.
     #[arg(long, env = "PROMLAB_STEP")]
     pub step: String,
 
@@ -436,7 +436,7 @@ pub struct GradeArgs {
     pub jobs: Option<u16>,
 
     /// How long each call to the running stack may take.
-    #[arg(long, env = "PROMLAB_GRADE_TIMEOUT", default_value = "5s", value_parser = parse_interval)]
+    #[arg(long, env = "PROMLAB_GRADE_TIMEOUT", default_value = "5s", value_parser = parse_timeout)]
     pub timeout: Duration,
 }
 
@@ -525,7 +525,7 @@ pub struct DoctorArgs {
     pub offline: bool,
 
     /// How long each network call may take (Docker commands get at least 10s).
-    #[arg(long, env = "PROMLAB_DOCTOR_TIMEOUT", default_value = "2s", value_parser = parse_interval)]
+    #[arg(long, env = "PROMLAB_DOCTOR_TIMEOUT", default_value = "2s", value_parser = parse_timeout)]
     pub timeout: Duration,
 
     /// text for people, json for scripts.
@@ -590,11 +590,11 @@ pub struct TsdbReadArgs {
     pub end: Option<i64>,
 
     /// First timestamp to read in milliseconds since 1970, as promtool's --min-time (or use --start).
-    #[arg(long, allow_hyphen_values = true, value_parser = parse_millis)]
+    #[arg(long, env = "PROMLAB_TSDB_MIN_TIME", allow_hyphen_values = true, value_parser = parse_millis)]
     pub min_time: Option<i64>,
 
     /// Last timestamp to read (inclusive) in milliseconds since 1970, as promtool's --max-time (or use --end).
-    #[arg(long, allow_hyphen_values = true, value_parser = parse_millis)]
+    #[arg(long, env = "PROMLAB_TSDB_MAX_TIME", allow_hyphen_values = true, value_parser = parse_millis)]
     pub max_time: Option<i64>,
 }
 
@@ -797,7 +797,7 @@ pub struct BacktestArgs {
     pub end: f64,
 
     /// Resolution of the range (at most 11,000 points in all).
-    #[arg(long, env = "PROMLAB_STEP", value_parser = humantime::parse_duration, default_value = "1m")]
+    #[arg(long, env = "PROMLAB_STEP", value_parser = crate::time::duration, default_value = "1m")]
     pub step: Duration,
 
     /// Also draw the series and every model's forecasts into this SVG file.
@@ -1001,7 +1001,7 @@ pub struct ProbeArgs {
     pub listen: SocketAddr,
 
     /// How long to wait for an answer.
-    #[arg(long, env = "PROMLAB_PROBE_TIMEOUT", default_value = "3s", value_parser = parse_interval)]
+    #[arg(long, env = "PROMLAB_PROBE_TIMEOUT", default_value = "3s", value_parser = parse_timeout)]
     pub timeout: Duration,
 }
 
@@ -1229,16 +1229,31 @@ fn secret(file: Option<Secret>, variable: Option<Secret>) -> Option<Secret> {
 /// The shortest interval accepted: below it the mock would only burn CPU.
 const MIN_INTERVAL: Duration = Duration::from_millis(10);
 
+/// The mock's `--interval`: a [`crate::time::duration`] of at least [`MIN_INTERVAL`].
 fn parse_interval(text: &str) -> Result<Duration, String> {
-    let interval = humantime::parse_duration(text)
-        .map_err(|error| format!("{error}; write a duration such as 5s, 500ms or 1m"))?;
+    let interval = crate::time::duration(text)?;
     if interval < MIN_INTERVAL {
         return Err(format!(
-            "{text} is too short: the interval must be at least {}",
+            "{text} is too short: the mock's --interval must be at least {}",
             humantime::format_duration(MIN_INTERVAL)
         ));
     }
     Ok(interval)
+}
+
+/// The longest `--timeout` a call to the stack may have: a call that needs longer is a stack to fix.
+const MAX_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// A `--timeout` of `grade`, `doctor` or `probe`: a [`crate::time::duration`] of at most [`MAX_TIMEOUT`].
+fn parse_timeout(text: &str) -> Result<Duration, String> {
+    let timeout = crate::time::duration(text)?;
+    if timeout > MAX_TIMEOUT {
+        return Err(format!(
+            "{text} is too long for a --timeout: at most {} (a call that takes longer is a stack to fix)",
+            humantime::format_duration(MAX_TIMEOUT)
+        ));
+    }
+    Ok(timeout)
 }
 
 fn parse_scenario(text: &str) -> Result<Scenario, String> {
@@ -1585,7 +1600,15 @@ mod tests {
     fn intervals_are_human_durations_and_never_too_short() {
         assert_eq!(parse_interval("500ms"), Ok(Duration::from_millis(500)));
         assert_eq!(parse_interval("1m"), Ok(Duration::from_secs(60)));
-        assert!(parse_interval("0s").unwrap_err().contains("at least 10ms"));
-        assert!(parse_interval("five").unwrap_err().contains("such as 5s"));
+        assert!(parse_interval("0s").unwrap_err().contains("longer than 0"));
+        assert!(
+            parse_interval("5ms")
+                .unwrap_err()
+                .contains("--interval must be at least 10ms")
+        );
+        assert!(parse_interval("five").unwrap_err().contains("500ms"));
+        // Timeouts are not intervals: 5ms is a (short) timeout, and they have their own ceiling.
+        assert_eq!(parse_timeout("5ms"), Ok(Duration::from_millis(5)));
+        assert!(parse_timeout("1h").unwrap_err().contains("--timeout"));
     }
 }

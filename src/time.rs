@@ -1,11 +1,14 @@
-//! The one grammar of instants every command reads (`export`, `backup`, `forecast backtest`): RFC 3339
-//! (UTC when it has no offset), unix seconds, `now` and `now-DURATION` (`now-6h`, `now-90m`); Prometheus
-//! durations; calendar days. Only `tsdb`'s promtool-compatible `--min-time`/`--max-time` keep
-//! milliseconds.
+//! Time, in one place: the grammar of instants every command reads (`export`, `backup`, `tsdb`,
+//! `forecast backtest`): RFC 3339 (UTC when it has no offset), unix seconds, `now` and `now-DURATION`
+//! (`now-6h`, `now-90m`); the grammar of durations every duration flag reads ([`duration`]: `500ms`,
+//! `15s`, `1h30m`, `2d`); Prometheus' own durations in the files it reads ([`PromDuration`]: whole
+//! seconds, as a lab config and rule files write them); calendar days. Only `tsdb`'s promtool-compatible
+//! `--min-time`/`--max-time` keep milliseconds.
 
-use std::time::UNIX_EPOCH;
+use std::fmt::{self, Write as _};
+use std::time::{Duration, UNIX_EPOCH};
 
-use crate::generate::PromDuration;
+use serde::Deserialize;
 
 /// Unix milliseconds of `text`: `2026-11-20T10:00:00Z`, `2026-11-20 10:00:00` (UTC), `1795168800`, `now`
 /// or `now-6h` (any duration humantime reads: `90m`, `1h30m`, `2d`).
@@ -52,12 +55,115 @@ fn relative_to_now(text: &str, rest: &str) -> Result<i64, String> {
     i64::try_from(at.as_millis()).map_err(|_| format!("{text:?} is too far in the future"))
 }
 
-/// Milliseconds of a Prometheus duration (`15s`, `1m`, `1h`, `1d`).
+/// A duration as every duration flag takes it (`--step`, `--chunk-size`, `--interval`, the timeouts):
+/// humantime's grammar, `500ms`, `15s`, `1m30s`, `1h`, `2d`, longer than zero. A flag's own bounds (the
+/// mock's 10 ms interval, a timeout's) are checked where the flag is, in its words.
+pub fn duration(text: &str) -> Result<Duration, String> {
+    let parsed = humantime::parse_duration(text.trim()).map_err(|error| {
+        format!("{text:?} is not a duration ({error}): write it as 500ms, 15s, 1m30s or 1h")
+    })?;
+    if parsed.is_zero() {
+        return Err(format!(
+            "{text:?} is no time at all: give a duration longer than 0, e.g. 15s"
+        ));
+    }
+    Ok(parsed)
+}
+
+/// Milliseconds of a [`duration`], for the commands that count in them (`export`'s step, `backup`'s
+/// chunks); below a millisecond is refused, as Prometheus' API cannot step by it.
 pub fn parse_duration(text: &str) -> Result<i64, String> {
-    let duration = PromDuration::try_from(text.trim().to_owned())?;
-    i64::try_from(duration.seconds())
-        .map(|seconds| seconds * 1000)
-        .map_err(|_| format!("{text:?} is too long"))
+    let parsed = duration(text)?;
+    match i64::try_from(parsed.as_millis()) {
+        Ok(0) => Err(format!(
+            "{text:?} is shorter than a millisecond: give 1ms or more"
+        )),
+        Ok(millis) => Ok(millis),
+        Err(_) => Err(format!("{text:?} is too long")),
+    }
+}
+
+/// The longest duration a lab config takes (a year): beyond, nothing in a lab makes sense.
+const MAX_SECONDS: u64 = 365 * 86_400;
+
+/// A Prometheus duration such as `5s`, `1m30s` or `3m`, kept as written and as seconds.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct PromDuration {
+    text: String,
+    seconds: u64,
+}
+
+impl PromDuration {
+    #[must_use]
+    pub fn seconds(&self) -> u64 {
+        self.seconds
+    }
+
+    /// The shortest Prometheus spelling: `90` is `1m30s`, `3600` is `1h`.
+    #[must_use]
+    pub fn from_seconds(seconds: u64) -> Self {
+        let mut text = String::new();
+        let mut rest = seconds;
+        for (unit, size) in [("h", 3600), ("m", 60), ("s", 1)] {
+            if rest >= size {
+                let _ = write!(text, "{}{unit}", rest / size);
+                rest %= size;
+            }
+        }
+        if text.is_empty() {
+            text.push_str("0s");
+        }
+        Self { text, seconds }
+    }
+}
+
+impl fmt::Display for PromDuration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl TryFrom<String> for PromDuration {
+    type Error = String;
+
+    /// Whole seconds only (`s`, `m`, `h`, `d`): what a lab needs, and what promtool tests can step through.
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        let invalid =
+            || format!("{text:?} is not a duration: write it as 5s, 30s, 3m, 1h or 1m30s");
+        let mut seconds = 0_u64;
+        let mut digits = String::new();
+        // Units largest first, each once, as Prometheus reads them (`1m30s`, not `30s1m`).
+        let mut largest_allowed = u64::MAX;
+        for c in text.chars() {
+            if c.is_ascii_digit() {
+                digits.push(c);
+                continue;
+            }
+            let unit = match c {
+                's' => 1,
+                'm' => 60,
+                'h' => 3600,
+                'd' => 86_400,
+                _ => return Err(invalid()),
+            };
+            if unit >= largest_allowed {
+                return Err(invalid());
+            }
+            largest_allowed = unit;
+            let amount: u64 = digits.parse().map_err(|_| invalid())?;
+            seconds = amount
+                .checked_mul(unit)
+                .and_then(|part| seconds.checked_add(part))
+                .filter(|total| *total <= MAX_SECONDS)
+                .ok_or_else(|| format!("{text:?} is too long: a lab waits at most 365d"))?;
+            digits.clear();
+        }
+        if !digits.is_empty() || seconds == 0 {
+            return Err(invalid());
+        }
+        Ok(Self { text, seconds })
+    }
 }
 
 /// Unix milliseconds of the start of `day` (`YYYY-MM-DD`, UTC).
@@ -135,6 +241,12 @@ mod tests {
         assert!(parse_day("2026-13-01").unwrap_err().contains("calendar"));
         assert!(parse_day("20-11-2026").unwrap_err().contains("YYYY-MM-DD"));
         assert_eq!(parse_duration("1h"), Ok(3_600_000));
-        assert!(parse_duration("1.5h").is_err());
+        assert_eq!(parse_duration("500ms"), Ok(500));
+        assert_eq!(parse_duration("1h30m"), Ok(5_400_000));
+        assert_eq!(parse_duration("1.5h"), Ok(5_400_000));
+        assert!(parse_duration("1h30").unwrap_err().contains("write it as"));
+        assert!(parse_duration("0s").unwrap_err().contains("longer than 0"));
+        assert!(parse_duration("10us").unwrap_err().contains("millisecond"));
+        assert!(duration("soon").unwrap_err().contains("500ms"));
     }
 }

@@ -107,7 +107,7 @@ fn plan(config: &ExportConfig) -> Result<(i64, i64, i64), ExportError> {
         return Err(ExportError::StepTooSmall {
             step: config.step.clone(),
             points,
-            suggestion: crate::generate::PromDuration::from_seconds(seconds.max(1)).to_string(),
+            suggestion: crate::time::PromDuration::from_seconds(seconds.max(1)).to_string(),
         });
     }
     Ok((start, end, step))

@@ -1,9 +1,10 @@
 //! The lab config (`promlab.yaml`): every key optional, every value checked before anything is written.
 
-use std::fmt::{self, Write as _};
 use std::path::Path;
 
 use serde::Deserialize;
+
+pub use crate::time::PromDuration;
 
 /// Why a lab config cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -25,89 +26,6 @@ pub enum ConfigError {
     /// A value is out of its range.
     #[error("the lab config {path} is invalid: {problem}")]
     Value { path: String, problem: String },
-}
-
-/// The longest duration a lab config takes (a year): beyond, nothing in a lab makes sense.
-const MAX_SECONDS: u64 = 365 * 86_400;
-
-/// A Prometheus duration such as `5s`, `1m30s` or `3m`, kept as written and as seconds.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "String")]
-pub struct PromDuration {
-    text: String,
-    seconds: u64,
-}
-
-impl PromDuration {
-    #[must_use]
-    pub fn seconds(&self) -> u64 {
-        self.seconds
-    }
-
-    /// The shortest Prometheus spelling: `90` is `1m30s`, `3600` is `1h`.
-    #[must_use]
-    pub fn from_seconds(seconds: u64) -> Self {
-        let mut text = String::new();
-        let mut rest = seconds;
-        for (unit, size) in [("h", 3600), ("m", 60), ("s", 1)] {
-            if rest >= size {
-                let _ = write!(text, "{}{unit}", rest / size);
-                rest %= size;
-            }
-        }
-        if text.is_empty() {
-            text.push_str("0s");
-        }
-        Self { text, seconds }
-    }
-}
-
-impl fmt::Display for PromDuration {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.text)
-    }
-}
-
-impl TryFrom<String> for PromDuration {
-    type Error = String;
-
-    /// Whole seconds only (`s`, `m`, `h`, `d`): what a lab needs, and what promtool tests can step through.
-    fn try_from(text: String) -> Result<Self, Self::Error> {
-        let invalid =
-            || format!("{text:?} is not a duration: write it as 5s, 30s, 3m, 1h or 1m30s");
-        let mut seconds = 0_u64;
-        let mut digits = String::new();
-        // Units largest first, each once, as Prometheus reads them (`1m30s`, not `30s1m`).
-        let mut largest_allowed = u64::MAX;
-        for c in text.chars() {
-            if c.is_ascii_digit() {
-                digits.push(c);
-                continue;
-            }
-            let unit = match c {
-                's' => 1,
-                'm' => 60,
-                'h' => 3600,
-                'd' => 86_400,
-                _ => return Err(invalid()),
-            };
-            if unit >= largest_allowed {
-                return Err(invalid());
-            }
-            largest_allowed = unit;
-            let amount: u64 = digits.parse().map_err(|_| invalid())?;
-            seconds = amount
-                .checked_mul(unit)
-                .and_then(|part| seconds.checked_add(part))
-                .filter(|total| *total <= MAX_SECONDS)
-                .ok_or_else(|| format!("{text:?} is too long: a lab waits at most 365d"))?;
-            digits.clear();
-        }
-        if !digits.is_empty() || seconds == 0 {
-            return Err(invalid());
-        }
-        Ok(Self { text, seconds })
-    }
 }
 
 /// The lab: what Prometheus scrapes, and when alerts fire.

@@ -118,7 +118,7 @@ fn number(value: &Value) -> Option<f64> {
 /// A Prometheus duration in seconds (`3m`, `1m30s`), `None` when it is not one.
 #[must_use]
 pub(super) fn duration(text: &str) -> Option<u64> {
-    crate::generate::PromDuration::try_from(text.trim().to_owned())
+    crate::time::PromDuration::try_from(text.trim().to_owned())
         .ok()
         .map(|duration| duration.seconds())
 }

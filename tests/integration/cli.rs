@@ -40,8 +40,13 @@ fn an_unknown_scenario_flag_exits_2_naming_the_valid_ones() {
 #[test]
 fn bad_flags_exit_2_with_clap_messages() {
     for (args, expected) in [
-        (&["mock", "--interval", "0s"][..], "at least 10ms"),
-        (&["mock", "--interval", "soon"][..], "such as 5s"),
+        (&["mock", "--interval", "5ms"][..], "at least 10ms"),
+        (&["mock", "--interval", "0s"][..], "longer than 0"),
+        (&["mock", "--interval", "soon"][..], "write it as 500ms"),
+        (
+            &["grade", "--lab", "1", "--timeout", "2h"][..],
+            "too long for a --timeout",
+        ),
         (
             &["mock", "--listen", "nowhere"][..],
             "invalid socket address",

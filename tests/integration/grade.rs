@@ -122,7 +122,10 @@ fn the_kit_grades_all_pass_on_every_labs_static_criteria() {
         for (id, status, message, kind) in graded {
             if LIVE_KINDS.contains(&kind.as_str()) {
                 assert_eq!(status, "skip", "lab {lab} {id}: live without a stack");
-                assert!(message.starts_with("no --"), "lab {lab} {id}: {message}");
+                assert!(
+                    message.starts_with("no ") && message.contains(" URL given: add --"),
+                    "lab {lab} {id}: {message}"
+                );
             } else {
                 assert_eq!(status, "pass", "lab {lab} {id}: {message}");
             }
@@ -284,7 +287,7 @@ fn live_checks_without_a_class_stack_are_refused() {
 
 #[test]
 fn an_unknown_check_kind_in_an_edited_criteria_file_is_refused_with_its_line() {
-    let criteria = scratch("grade/edited-criteria").join("criteria.yaml");
+    let criteria = scratch("grade/edited").join("edited-criteria.yaml");
     let built_in =
         std::fs::read_to_string(format!("{ROOT}/labs/03-grafana-dashboard/criteria.yaml"))
             .expect("the test's files and reports");

@@ -45,14 +45,18 @@ impl LabFiles {
     }
 }
 
-/// Every rule file of the lab in `dir` (`prometheus/rules/*.yml`), by name, as (`rules/<name>`,
-/// contents): what `prometheus.yml`'s `rule_files` reads.
+/// Every rule file of the lab in `dir` (`prometheus/rules/*.yml`, not the `*.test.yml` promtool tests
+/// beside them), by name, as (`rules/<name>`, contents): what `prometheus.yml`'s `rule_files` reads.
 pub fn rule_files(dir: &Path) -> Vec<(String, String)> {
     let folder = dir.join("prometheus/rules");
     let mut files: Vec<(String, String)> = std::fs::read_dir(&folder)
         .unwrap_or_else(|error| panic!("cannot list {}: {error}", folder.display()))
         .map(|entry| entry.expect("a rule file").path())
-        .filter(|path| path.extension().is_some_and(|extension| extension == "yml"))
+        .filter(|path| {
+            path.file_name()
+                .and_then(|name| name.to_str())
+                .is_some_and(|name| name.ends_with(".yml") && !name.ends_with(".test.yml"))
+        })
         .map(|path| {
             let name = path.file_name().expect("a file name").to_string_lossy();
             let text = std::fs::read_to_string(&path)

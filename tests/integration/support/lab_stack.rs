@@ -52,10 +52,14 @@ pub fn rule_files(dir: &Path) -> Vec<(String, String)> {
     let mut files: Vec<(String, String)> = std::fs::read_dir(&folder)
         .unwrap_or_else(|error| panic!("cannot list {}: {error}", folder.display()))
         .map(|entry| entry.expect("a rule file").path())
+        // What Prometheus loads: `*.yml`, not the promtool tests (`*.test.yml`) beside them.
         .filter(|path| {
-            path.file_name()
-                .and_then(|name| name.to_str())
-                .is_some_and(|name| name.ends_with(".yml") && !name.ends_with(".test.yml"))
+            path.extension().is_some_and(|extension| extension == "yml")
+                && path.file_stem().is_some_and(|stem| {
+                    Path::new(stem)
+                        .extension()
+                        .is_none_or(|inner| inner != "test")
+                })
         })
         .map(|path| {
             let name = path.file_name().expect("a file name").to_string_lossy();

@@ -9,7 +9,6 @@ mod backtest;
 mod config;
 mod history;
 mod models;
-mod plot;
 mod router;
 mod state;
 mod trainer;

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 pub mod nab;
+mod plot;
 
 use crate::clients::prometheus::MAX_POINTS;
 use crate::clients::{ClientError, Prometheus};
@@ -528,7 +529,7 @@ pub(super) async fn run(config: &BacktestConfig) -> Result<Report, BacktestError
         write_forecasts(path, &history, &scores)?;
     }
     if let Some(path) = &config.plot {
-        super::plot::write(path, &shown, &history, config.horizon, &scores)?;
+        plot::write(path, &shown, &history, config.horizon, &scores)?;
     }
     Ok(Report {
         source: shown,

@@ -10,8 +10,8 @@ use plotters::prelude::*;
 
 use crate::fs::{WriteOptions, write_bytes_atomically};
 
-use super::backtest::{BacktestError, Score};
-use super::history::History;
+use super::{BacktestError, Score};
+use crate::forecast::history::History;
 
 /// The last second of the year 9999, in unix seconds: the last date RFC 3339 can write.
 const LAST_DATE: f64 = 253_402_300_799.0;

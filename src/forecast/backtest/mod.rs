@@ -171,32 +171,69 @@ pub struct Report {
 /// Reads `timestamp,value` lines (a header line is skipped), sorted by time.
 pub fn read_csv(path: &Path) -> Result<Vec<(f64, f64)>, BacktestError> {
     let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| BacktestError::Read {
+    let file = std::fs::File::open(path).map_err(|source| BacktestError::Read {
         path: shown.clone(),
         source,
     })?;
+    // Headerless and flexible: an optional `timestamp,value` header is skipped below, and a row of the
+    // wrong width gets this reader's message, with its line, rather than the crate's.
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(std::io::BufReader::new(file));
     let mut points = Vec::new();
-    for (index, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || (index == 0 && line.to_ascii_lowercase().starts_with("timestamp")) {
-            continue;
-        }
+    let mut record = csv::StringRecord::new();
+    loop {
+        let line = usize::try_from(reader.position().line()).unwrap_or(usize::MAX);
         let bad = |problem: String| BacktestError::Line {
             path: shown.clone(),
-            line: index + 1,
+            line,
             problem,
         };
-        let (at, value) = line
-            .split_once(',')
-            .ok_or_else(|| bad(format!("{line:?} has no comma")))?;
-        let at = crate::time::parse_time(at.trim()).map_err(&bad)? as f64 / 1000.0;
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(error) => {
+                return Err(match error.kind() {
+                    csv::ErrorKind::Io(_) => BacktestError::Read {
+                        path: shown.clone(),
+                        source: std::io::Error::other(error.to_string()),
+                    },
+                    _ => bad(format!("not CSV ({error})")),
+                });
+            }
+        }
+        let line = record
+            .position()
+            .map_or(line, |at| usize::try_from(at.line()).unwrap_or(usize::MAX));
+        let bad = |problem: String| BacktestError::Line {
+            path: shown.clone(),
+            line,
+            problem,
+        };
+        let first = record.get(0).unwrap_or_default();
+        if record.iter().all(str::is_empty)
+            || (line == 1 && first.to_ascii_lowercase().starts_with("timestamp"))
+        {
+            continue;
+        }
+        let (at, value) = match (record.get(0), record.get(1), record.len()) {
+            (Some(at), Some(value), 2) => (at, value),
+            (_, _, 1) => return Err(bad(format!("{first:?} has no comma"))),
+            (_, _, fields) => {
+                return Err(bad(format!(
+                    "{fields} fields where there are two (timestamp,value)"
+                )));
+            }
+        };
+        let at = crate::time::parse_time(at).map_err(&bad)? as f64 / 1000.0;
         if !(0.0..=LAST_TIMESTAMP).contains(&at) {
             return Err(bad(format!(
                 "{at} is not a time between 1970 and 9999 in unix seconds (milliseconds? divide by 1000)"
             )));
         }
         let value: f64 = value
-            .trim()
             .parse()
             .map_err(|_| bad(format!("{value:?} is not a number")))?;
         points.push((at, value));
@@ -768,6 +805,23 @@ mod tests {
         let error = read_csv(&bad).unwrap_err().to_string();
         assert!(
             error.contains("line 3") && error.contains("\"yesterday\" is not a time"),
+            "{error}"
+        );
+        // What a spreadsheet writes: quoted fields, CRLF line ends.
+        let quoted = dir.join("quoted.csv");
+        std::fs::write(
+            &quoted,
+            "\"timestamp\",\"value\"\r\n\"2014-07-01 00:00:00\",\"1.5\"\r\n\r\n1404172860,2\r\n",
+        )
+        .unwrap();
+        let points = read_csv(&quoted).unwrap();
+        assert_eq!(points.len(), 2);
+        assert!((points[0].1 - 1.5).abs() < 1e-12);
+        let wide = dir.join("wide.csv");
+        std::fs::write(&wide, "timestamp,value\n1404172800,1\n1404172860,2,3\n").unwrap();
+        let error = read_csv(&wide).unwrap_err().to_string();
+        assert!(
+            error.contains("line 3") && error.contains("3 fields where there are two"),
             "{error}"
         );
         std::fs::remove_dir_all(&dir).unwrap();

@@ -229,3 +229,26 @@ async fn the_version_names_the_crate_version_and_the_git_revision() {
         assert!(metrics.contains(&info), "{server:?}: {metrics}");
     }
 }
+
+#[test]
+fn a_renamed_variable_is_still_read_and_names_the_new_one() {
+    let nowhere = crate::support::fs::scratch("cli-renamed").join("no-such-lab");
+    let nowhere = nowhere.display().to_string();
+    for (variable, renamed) in [("PROMLAB_DOCTOR_DIR", true), ("PROMLAB_DIR", false)] {
+        let output = Promlab::new()
+            .env(variable, &nowhere)
+            .args(["doctor", "--offline"])
+            .output();
+        let message = stderr(&output);
+        assert_eq!(output.status.code(), Some(1), "{variable}: {message}");
+        assert!(
+            message.contains(&format!("{nowhere} is not a folder")),
+            "{variable} is read: {message}"
+        );
+        assert_eq!(
+            message.contains("PROMLAB_DOCTOR_DIR is now PROMLAB_DIR"),
+            renamed,
+            "{variable}: {message}"
+        );
+    }
+}

@@ -543,16 +543,17 @@ impl Stack {
         assert!(!mounts.contains("grafana-secrets"), "{mounts}");
 
         // Each file's owner and mode, seen from inside its volume.
-        let promlab = containers::image(PROMLAB_IMAGE).expect("promlab's image");
+        // Prometheus' image has `stat` and `ls` (promlab's holds its binary only).
+        let prometheus = containers::image(PROMETHEUS_IMAGE).expect("Prometheus' image");
         for (volume, file, uid) in [
             ("alertmanager-secrets", "discord_webhook_url", "65534"),
             ("grafana-secrets", "grafana_admin_password", "472"),
         ] {
             let mount = format!("{}_{volume}:/v:ro", self.project);
-            // A command run as root in promlab's image, the volume at /v, read-only and offline.
+            // A command run as root in Prometheus' image, the volume at /v, read-only and offline.
             let in_volume = |program: &str, args: &[&str]| {
                 let mut command = vec!["run", "--rm", "--network", "none", "--user", "0"];
-                command.extend(["--volume", &mount, "--entrypoint", program, &promlab]);
+                command.extend(["--volume", &mount, "--entrypoint", program, &prometheus]);
                 command.extend(args);
                 text(docker(&command))
             };

@@ -13,11 +13,7 @@
 //! Nothing happens when the variable is absent, when promlab is not root (a `--user` was given), or when
 //! the folder is root's.
 
-use std::ffi::OsString;
-use std::os::unix::fs::MetadataExt;
-use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 
 /// The variable naming the folder whose owner promlab runs as.
 pub const VARIABLE: &str = "PROMLAB_RUN_AS_OWNER_OF";
@@ -47,12 +43,15 @@ pub enum OwnerError {
 }
 
 /// Who a process should run as, given who it is and who owns the folder: `None` to stay.
+#[cfg(unix)]
 fn switch_to(current_uid: u32, owner: (u32, u32)) -> Option<(u32, u32)> {
     (current_uid == 0 && owner.0 != 0).then_some(owner)
 }
 
 /// The owner (uid, gid) of `path`.
-fn owner_of(path: &Path) -> Result<(u32, u32), OwnerError> {
+#[cfg(unix)]
+fn owner_of(path: &std::path::Path) -> Result<(u32, u32), OwnerError> {
+    use std::os::unix::fs::MetadataExt as _;
     let metadata = std::fs::metadata(path).map_err(|source| OwnerError::Folder {
         path: path.to_owned(),
         source,
@@ -65,7 +64,10 @@ fn owner_of(path: &Path) -> Result<(u32, u32), OwnerError> {
 ///
 /// # Errors
 /// The folder cannot be read, or the exec as its owner fails.
+#[cfg(unix)]
 pub fn run_as_owner_if_asked() -> Result<(), OwnerError> {
+    use std::os::unix::fs::MetadataExt as _;
+    use std::os::unix::process::CommandExt as _;
     let Some(folder) = std::env::var_os(VARIABLE).filter(|folder| !folder.is_empty()) else {
         return Ok(());
     };
@@ -77,9 +79,9 @@ pub fn run_as_owner_if_asked() -> Result<(), OwnerError> {
     };
     let executable =
         std::env::current_exe().map_err(|source| OwnerError::Executable { uid, source })?;
-    let arguments: Vec<OsString> = std::env::args_os().skip(1).collect();
+    let arguments: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
     // exec returns only on failure. std drops the supplementary groups (setgroups) before setuid.
-    let source = Command::new(executable)
+    let source = std::process::Command::new(executable)
         .args(arguments)
         .env_remove(VARIABLE)
         .uid(uid)
@@ -93,8 +95,19 @@ pub fn run_as_owner_if_asked() -> Result<(), OwnerError> {
     })
 }
 
-#[cfg(test)]
+/// Elsewhere (Windows) promlab runs in no container of the stack: there is no one to become.
+///
+/// # Errors
+/// Never.
+#[cfg(not(unix))]
+pub fn run_as_owner_if_asked() -> Result<(), OwnerError> {
+    Ok(())
+}
+
+#[cfg(all(test, unix))]
 mod tests {
+    use std::path::Path;
+
     use super::*;
 
     #[test]

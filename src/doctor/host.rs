@@ -50,7 +50,19 @@ fn writable_by(uid: u32, owner: u32, mode: u32) -> bool {
     owner == uid || mode & 0o002 != 0
 }
 
+/// Host folders mounted where a service writes its data (Windows: Docker Desktop gives every bind mount
+/// to the container's user, so there is nothing to check).
+#[cfg(not(unix))]
+pub(super) fn check_folders(_repo: &Repo, report: &mut Report) {
+    report.skipped(
+        "data-permissions",
+        "host",
+        "folder owners are a Unix matter: Docker Desktop on Windows gives bind mounts to the container's user".to_owned(),
+    );
+}
+
 /// Host folders mounted where a service writes its data: their owner must be the service's user.
+#[cfg(unix)]
 pub(super) fn check_folders(repo: &Repo, report: &mut Report) {
     use std::os::unix::fs::MetadataExt as _;
     let Some(compose) = &repo.compose else {

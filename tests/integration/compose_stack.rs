@@ -568,7 +568,8 @@ impl Stack {
 impl Stack {
     /// promlab's commands through the `tools` service (`run --rm promlab …`) write files that belong to
     /// the repository's owner (a uid that is neither root nor the image's 10001), and reach the stack by
-    /// service name: `generate` writes the lab's files, `export` a dataset out of the stack's Prometheus.
+    /// service name: `generate` writes the lab's files, `export` a dataset out of the stack's Prometheus
+    /// (the service's own PROMLAB_PROMETHEUS_URL).
     fn assert_tools_write_files_the_caller_owns(&self) {
         use std::os::unix::fs::{MetadataExt as _, chown};
         const OWNER: (u32, u32) = (4321, 4322);
@@ -594,8 +595,7 @@ impl Stack {
             "--rm",
             "promlab",
             "export",
-            "--prometheus-url",
-            "http://prometheus:9090",
+            // No --prometheus-url: the service points promlab at the stack's Prometheus.
             "--query",
             "up",
             "--start",

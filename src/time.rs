@@ -166,8 +166,19 @@ impl TryFrom<String> for PromDuration {
     }
 }
 
-/// Unix milliseconds of the start of `day` (`YYYY-MM-DD`, UTC).
+/// Unix milliseconds of the start of `day` (`YYYY-MM-DD`, UTC), or of `today` or `yesterday` (UTC): the
+/// same on every shell, where `$(date -u +%F)` is not.
 pub fn parse_day(day: &str) -> Result<i64, String> {
+    const DAY: i64 = 86_400_000;
+    let days_ago = match day {
+        "today" => Some(0),
+        "yesterday" => Some(1),
+        _ => None,
+    };
+    if let Some(days_ago) = days_ago {
+        let now = parse_time("now")?;
+        return Ok(now - now.rem_euclid(DAY) - days_ago * DAY);
+    }
     let shaped = day.len() == 10
         && day.chars().enumerate().all(|(i, c)| {
             if i == 4 || i == 7 {
@@ -178,11 +189,20 @@ pub fn parse_day(day: &str) -> Result<i64, String> {
         });
     if !shaped {
         return Err(format!(
-            "{day:?} is not a day: write it as YYYY-MM-DD, e.g. 2026-11-20"
+            "{day:?} is not a day: write it as YYYY-MM-DD (e.g. 2026-11-20), today or yesterday"
         ));
     }
     parse_time(&format!("{day}T00:00:00Z"))
         .map_err(|_| format!("{day:?} is not a day of the calendar: write it as YYYY-MM-DD"))
+}
+
+/// `day` as `YYYY-MM-DD` (`today` and `yesterday` resolved in UTC): the name a day's backup folder has.
+///
+/// # Errors
+/// Not a day (see [`parse_day`]).
+pub fn canonical_day(day: &str) -> Result<String, String> {
+    let start = parse_day(day)?;
+    Ok(format_time(start)[..10].to_owned())
 }
 
 /// Unix milliseconds as unix seconds: `1700000000` or `1700000000.123`.
@@ -240,6 +260,22 @@ mod tests {
         assert_eq!(parse_day("2026-11-20"), Ok(1_795_132_800_000));
         assert!(parse_day("2026-13-01").unwrap_err().contains("calendar"));
         assert!(parse_day("20-11-2026").unwrap_err().contains("YYYY-MM-DD"));
+        // today: the UTC midnight before now, less than a day ago; yesterday: a day before it.
+        let now = parse_time("now").unwrap();
+        let today = parse_day("today").unwrap();
+        assert_eq!(today % 86_400_000, 0);
+        assert!(today <= now && now - today < 86_400_000, "{today} {now}");
+        assert_eq!(parse_day("yesterday").unwrap(), today - 86_400_000);
+        assert!(
+            parse_day("tomorrow")
+                .unwrap_err()
+                .contains("today or yesterday")
+        );
+        assert_eq!(canonical_day("2026-11-20").unwrap(), "2026-11-20");
+        assert_eq!(
+            parse_day(&canonical_day("yesterday").unwrap()).unwrap(),
+            today - 86_400_000
+        );
         assert_eq!(parse_duration("1h"), Ok(3_600_000));
         assert_eq!(parse_duration("500ms"), Ok(500));
         assert_eq!(parse_duration("1h30m"), Ok(5_400_000));

@@ -195,8 +195,8 @@ pub struct BackupRunArgs {
     )]
     pub prometheus_url: String,
 
-    /// The day to back up (YYYY-MM-DD, UTC; for today, the chunks ended so far).
-    #[arg(long, env = "PROMLAB_DAY")]
+    /// The day to back up (YYYY-MM-DD in UTC, today or yesterday; for today, the chunks ended so far).
+    #[arg(long, env = "PROMLAB_DAY", value_parser = crate::time::canonical_day)]
     pub day: String,
 
     /// Time covered by one object, a divisor of a day (15m, 1h, 6h).
@@ -244,8 +244,8 @@ pub struct VerifyArgs {
     #[arg(long, env = "PROMLAB_BACKUP_FROM")]
     pub from: String,
 
-    /// The day to check (YYYY-MM-DD).
-    #[arg(long, env = "PROMLAB_DAY")]
+    /// The day to check (YYYY-MM-DD in UTC, today or yesterday).
+    #[arg(long, env = "PROMLAB_DAY", value_parser = crate::time::canonical_day)]
     pub day: String,
 }
 
@@ -264,8 +264,8 @@ pub struct RestoreArgs {
     #[arg(long, env = "PROMLAB_BACKUP_FROM")]
     pub from: String,
 
-    /// The day to restore (YYYY-MM-DD).
-    #[arg(long, env = "PROMLAB_DAY")]
+    /// The day to restore (YYYY-MM-DD in UTC, today or yesterday).
+    #[arg(long, env = "PROMLAB_DAY", value_parser = crate::time::canonical_day)]
     pub day: String,
 
     /// The OpenMetrics file to write.

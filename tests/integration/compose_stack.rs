@@ -569,7 +569,7 @@ impl Stack {
     /// promlab's commands through the `tools` service (`run --rm promlab …`) write files that belong to
     /// the repository's owner (a uid that is neither root nor the image's 10001), and reach the stack by
     /// service name: `generate` writes the lab's files, `export` a dataset out of the stack's Prometheus
-    /// (the service's own PROMLAB_PROMETHEUS_URL).
+    /// (the service's own `PROMLAB_PROMETHEUS_URL`).
     fn assert_tools_write_files_the_caller_owns(&self) {
         use std::os::unix::fs::{MetadataExt as _, chown};
         const OWNER: (u32, u32) = (4321, 4322);
@@ -591,23 +591,10 @@ impl Stack {
             "promlab.yaml",
         ]);
         self.must(&[
-            "run",
-            "--rm",
-            "promlab",
-            "export",
+            "run", "--rm", "promlab", "export",
             // No --prometheus-url: the service points promlab at the stack's Prometheus.
-            "--query",
-            "up",
-            "--start",
-            "now-2m",
-            "--end",
-            "now",
-            "--step",
-            "15s",
-            "--format",
-            "csv",
-            "--output",
-            "up.csv",
+            "--query", "up", "--start", "now-2m", "--end", "now", "--step", "15s", "--format",
+            "csv", "--output", "up.csv",
         ]);
         let export = std::fs::read_to_string(lab.join("up.csv")).expect("the export");
         assert!(export.contains("node_exporter"), "{export}");

@@ -16,6 +16,7 @@ pub mod logging;
 pub mod metrics;
 pub mod mock;
 pub mod probe;
+pub mod promql;
 pub mod redact;
 pub mod secrets;
 pub mod series;

@@ -21,6 +21,7 @@ mod forecaster;
 mod generated_files;
 mod grade;
 mod image;
+mod kubernetes;
 mod metrics_lint;
 mod page_in_browser;
 mod prometheus_scrape;

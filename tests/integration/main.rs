@@ -18,6 +18,7 @@ mod doctor;
 mod export;
 mod faults;
 mod forecaster;
+mod forecaster_shards;
 mod generated_files;
 mod grade;
 mod image;

@@ -182,6 +182,20 @@ mod tests {
     }
 
     #[test]
+    fn a_roster_without_the_kubernetes_target_is_refused_naming_the_flag() {
+        let config = GenerateConfig {
+            config: None,
+            out: std::env::temp_dir().join(format!("promlab-roster-{}", std::process::id())),
+            check: true,
+            target: Target::Compose,
+            students: Some(PathBuf::from("roster.csv")),
+        };
+        let error = run(&config).unwrap_err().to_string();
+        assert!(error.contains("add --target kubernetes"), "{error}");
+        assert!(!config.out.exists(), "nothing written");
+    }
+
+    #[test]
     fn check_names_every_file_that_drifted_and_write_fixes_them() {
         let out = std::env::temp_dir().join(format!("promlab-generate-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&out);

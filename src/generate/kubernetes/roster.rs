@@ -55,6 +55,8 @@ pub fn parse(text: &str, path: &str) -> Result<Vec<Student>, RosterError> {
         line,
         problem,
     };
+    // A spreadsheet's "CSV UTF-8" starts with a byte-order mark: not part of the header.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -140,7 +142,7 @@ mod tests {
     #[test]
     fn a_good_roster_gives_each_student_a_namespace() {
         let students = parse(
-            "student,namespace\r\nAda Lovelace,lab-ada\r\n\"Hopper, Grace\", lab-grace\n\n",
+            "\u{feff}student,namespace\r\nAda Lovelace,lab-ada\r\n\"Hopper, Grace\", lab-grace\n\n",
             "roster.csv",
         )
         .unwrap();

@@ -1,25 +1,25 @@
 # promlab: `docker build -t promlab .` then `docker run -p 5000:5000 promlab` (the model mock).
 # The base images are build arguments so a machine without a registry can point them at images it
 # built itself (see .ci/build-images); the defaults are the upstream images.
+#
+# The image is the binary, the C libraries it links and a CA bundle on an empty base (docker/rootfs.sh):
+# no shell, no package manager. Commands that need one (a shell in the image) use another image.
 ARG BUILDER_IMAGE=rust:1.91-slim-trixie
 ARG RUNTIME_IMAGE=debian:trixie-slim
 
-# The builder's CA bundle, for `promlab backup --to s3://` over https (the slim runtime has none).
+# The builder's CA bundle, for the prebuilt image (the slim runtime has none).
 FROM ${BUILDER_IMAGE} AS certs
 
-# Every promlab image but its binary.
-FROM ${RUNTIME_IMAGE} AS runtime
-COPY --from=certs /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
-# promlab's state (the compose stack's secrets volume mounts here): a new named volume takes this
-# folder's owner, so the unprivileged user below can write to it.
-RUN mkdir -p /var/lib/promlab && chown 10001:10001 /var/lib/promlab
+# Every promlab image but its files (added by the last stage of each kind, below).
+FROM scratch AS runtime
 # Not root: an unprivileged uid with no login.
 USER 10001:10001
 # The servers bind 127.0.0.1 by default on a host; in a container they must take connections from the
 # other containers and from published ports: every interface, each on its usual port.
 ENV PROMLAB_LISTEN=0.0.0.0:5000 \
     PROMLAB_SINK_LISTEN=0.0.0.0:8080 \
-    PROMLAB_FORECAST_LISTEN=0.0.0.0:8000
+    PROMLAB_FORECAST_LISTEN=0.0.0.0:8000 \
+    PATH=/usr/local/bin
 EXPOSE 5000
 STOPSIGNAL SIGTERM
 # `promlab probe` GETs /healthz on the port of PROMLAB_LISTEN: no curl needed in the image.
@@ -28,13 +28,22 @@ ENTRYPOINT ["promlab"]
 CMD ["mock"]
 
 # CI's smoke-test image: the binary CI's tests were built with (.ci/build-images puts it in
-# .ci/prebuilt/) in the same runtime, by `docker build --target prebuilt`. Stages build in order, so that
-# target never compiles the cargo stage below; a full build passes through this one (copying a README).
+# .ci/prebuilt/) with its libraries from the runtime image, by `docker build --target prebuilt`. The
+# classic builder builds the stages in order up to the target, so that target never compiles the cargo
+# stage below; a full build passes through these two (with no binary there, they make an empty folder).
+FROM ${RUNTIME_IMAGE} AS prebuilt-files
+COPY docker/rootfs.sh /usr/local/bin/promlab-rootfs
+COPY .ci/prebuilt/ /prebuilt/
+COPY --from=certs /etc/ssl/certs/ca-certificates.crt /prebuilt/ca-certificates.crt
+RUN mkdir /rootfs && if [ -f /prebuilt/promlab ]; then \
+      promlab-rootfs /prebuilt/promlab /prebuilt/ca-certificates.crt /rootfs; fi
+
 FROM runtime AS prebuilt
-COPY .ci/prebuilt/ /usr/local/bin/
+COPY --from=prebuilt-files /rootfs/ /
 
 FROM ${BUILDER_IMAGE} AS build
-# The optional models the image ships (cargo features).
+# The optional models the image ships (cargo features): Prophet fitted by the exact solver, without
+# Stan's program and wasmtime (BENCHMARKS.md, "The image").
 ARG FEATURES=prophet
 WORKDIR /src
 # Dependencies first, in a layer of their own: editing promlab's code does not rebuild them.
@@ -53,7 +62,9 @@ COPY labs labs
 ARG PROMLAB_REVISION=unknown
 # COPY keeps the context's modification times, which can predate the layer above: touch, so cargo rebuilds.
 RUN touch src/main.rs src/lib.rs && cargo build --release --locked --features "$FEATURES"
+COPY docker/rootfs.sh /usr/local/bin/promlab-rootfs
+RUN promlab-rootfs target/release/promlab /etc/ssl/certs/ca-certificates.crt /rootfs
 
 # The image: the runtime with the binary built above.
 FROM runtime
-COPY --from=build /src/target/release/promlab /usr/local/bin/promlab
+COPY --from=build /rootfs/ /

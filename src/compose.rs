@@ -57,7 +57,7 @@ pub struct Service {
     pub ports: Vec<Port>,
     pub mounts: Vec<Mount>,
     pub environment: Vec<EnvVar>,
-    /// Whether it has a `healthcheck:` with a `test:`.
+    /// Whether it has a `healthcheck:` with a `test:`, or one `disable: true` on purpose.
     pub has_healthcheck: bool,
     pub depends_on: Vec<Dependency>,
 }
@@ -175,7 +175,9 @@ impl Service {
                 .filter_map(|volume| Mount::parse(volume, env))
                 .collect(),
             environment: environment(&service["environment"], env),
-            has_healthcheck: !service["healthcheck"]["test"].is_null(),
+            // A healthcheck, or one switched off on purpose (a command run by `run`, not a server).
+            has_healthcheck: !service["healthcheck"]["test"].is_null()
+                || service["healthcheck"]["disable"].as_bool() == Some(true),
             depends_on: dependencies(&service["depends_on"]),
         }
     }

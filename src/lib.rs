@@ -15,6 +15,7 @@ pub mod grade;
 pub mod logging;
 pub mod metrics;
 pub mod mock;
+pub mod owner;
 pub mod probe;
 pub mod promql;
 pub mod redact;
@@ -22,6 +23,7 @@ pub mod secrets;
 pub mod series;
 pub mod serve;
 pub mod sink;
+pub mod stress;
 pub mod time;
 pub mod tsdb;
 pub mod version;
@@ -55,6 +57,9 @@ pub enum Error {
     /// `promlab probe` found the service unhealthy.
     #[error(transparent)]
     Probe(#[from] probe::ProbeError),
+    /// `promlab stress` was given a load or worker count it cannot run.
+    #[error(transparent)]
+    Stress(#[from] stress::StressError),
     /// `promlab tsdb` could not read the blocks or write its output.
     #[error(transparent)]
     Tsdb(#[from] tsdb::TsdbError),
@@ -88,6 +93,8 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Command::Mock(_)
         | Command::WebhookSink(_)
         | Command::Probe(_)
+        // The load runs on threads of its own: the runtime only waits for the end or a signal.
+        | Command::Stress(_)
         | Command::Generate(_)
         // Grading runs the static checks on threads of its own and awaits only the live calls.
         | Command::Grade(_)
@@ -130,6 +137,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
                 tracing::info!("webhook sink stopped");
             }
             Command::Probe(args) => probe::run(&args.into()).await?,
+            Command::Stress(args) => stress::run(&args.into(), serve::shutdown_signal()).await?,
             Command::Generate(args) => generate::run(&args.into())?,
             Command::Grade(args) => grade::run(&args.into()).await?,
             Command::Doctor(args) => {

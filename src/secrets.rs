@@ -143,13 +143,28 @@ fn write_secret(path: &Path, contents: &str, uid: Option<u32>) -> Result<(), Sec
     )?;
     if let Some(uid) = uid {
         // The group stays the writer's (root): with mode 0o400 it grants nothing.
-        std::os::unix::fs::chown(path, Some(uid), None).map_err(|source| SecretsError::Chown {
+        give_to(path, uid).map_err(|source| SecretsError::Chown {
             path: path.display().to_string(),
             uid,
             source,
         })?;
     }
     Ok(())
+}
+
+/// Makes `uid` the file's owner.
+#[cfg(unix)]
+fn give_to(path: &Path, uid: u32) -> std::io::Result<()> {
+    std::os::unix::fs::chown(path, Some(uid), None)
+}
+
+/// Owners are given on Linux only: the `secrets` service runs in the stack's (Linux) container.
+#[cfg(not(unix))]
+fn give_to(_path: &Path, _uid: u32) -> std::io::Result<()> {
+    Err(std::io::Error::new(
+        std::io::ErrorKind::Unsupported,
+        "file owners are given on Linux only (run `secrets` in the stack's container)",
+    ))
 }
 
 /// Creates `dir` (and its parents) if missing.

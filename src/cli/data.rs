@@ -81,11 +81,12 @@ pub struct ExportArgs {
     #[arg(long, env = "PROMLAB_QUERY")]
     pub query: String,
 
-    /// Start of the range: RFC 3339 (UTC, e.g. 2026-11-20T00:00:00Z) or unix seconds.
+    /// Start of the range: RFC 3339 (UTC, e.g. 2026-11-20T00:00:00Z), unix seconds, or now-DURATION
+    /// (now-1h: the same on every shell, no `date` needed).
     #[arg(long, env = "PROMLAB_START")]
     pub start: String,
 
-    /// End of the range (included): RFC 3339 (UTC) or unix seconds.
+    /// End of the range (included): RFC 3339 (UTC), unix seconds, now or now-DURATION.
     #[arg(long, env = "PROMLAB_END")]
     pub end: String,
 

@@ -81,6 +81,8 @@ pub enum Command {
     Secrets(SecretsArgs),
     /// Check that a promlab service answers 2xx (a container healthcheck: images carry no curl).
     Probe(ProbeArgs),
+    /// Load the CPUs (lab 5): run it as the stack's `stress` service, so node-exporter sees the load on every OS.
+    Stress(StressArgs),
     /// Generate the lab's Prometheus files from a lab config (or check the committed ones).
     Generate(GenerateArgs),
     /// Grade a student's repository (or a class of them) on a lab: static checks, and live ones on the running stack.

@@ -1,4 +1,5 @@
-//! The long-running servers' flags: `mock`, `webhook-sink`, and `probe`, their healthcheck.
+//! The long-running servers' flags: `mock`, `webhook-sink`, `probe` (their healthcheck) and `stress`
+//! (lab 5's load, a service of the stack).
 #![allow(clippy::doc_markdown)]
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -9,6 +10,7 @@ use clap::Args;
 use crate::mock::{MockConfig, Scenario};
 use crate::probe::ProbeConfig;
 use crate::sink::SinkConfig;
+use crate::stress::StressConfig;
 
 use super::shared::{parse_interval, parse_timeout};
 
@@ -100,4 +102,30 @@ impl From<MockArgs> for MockConfig {
 
 fn parse_scenario(text: &str) -> Result<Scenario, String> {
     text.parse().map_err(|error| format!("{error}"))
+}
+
+/// `promlab stress`: lab 5's CPU load, run in the stack (compose profile `load`).
+#[derive(Debug, Args)]
+pub struct StressArgs {
+    /// Worker threads, one per CPU to load (default: every CPU this process may use).
+    #[arg(long, env = "PROMLAB_STRESS_WORKERS")]
+    pub workers: Option<usize>,
+
+    /// The busy fraction of each worker, in (0, 1]: 0.95 keeps the node's busy ratio above lab 5's 0.8.
+    #[arg(long, env = "PROMLAB_STRESS_LOAD", default_value_t = 0.95)]
+    pub load: f64,
+
+    /// How long to load (e.g. 5m); Ctrl-C or `docker compose stop stress` ends it sooner.
+    #[arg(long, env = "PROMLAB_STRESS_DURATION", default_value = "5m", value_parser = crate::time::duration)]
+    pub duration: Duration,
+}
+
+impl From<StressArgs> for StressConfig {
+    fn from(args: StressArgs) -> Self {
+        Self {
+            workers: args.workers.unwrap_or_else(crate::stress::available_cpus),
+            load: args.load,
+            duration: args.duration,
+        }
+    }
 }

@@ -50,7 +50,19 @@ fn writable_by(uid: u32, owner: u32, mode: u32) -> bool {
     owner == uid || mode & 0o002 != 0
 }
 
+/// Host folders mounted where a service writes its data (Windows: Docker Desktop gives every bind mount
+/// to the container's user, so there is nothing to check).
+#[cfg(not(unix))]
+pub(super) fn check_folders(_repo: &Repo, report: &mut Report) {
+    report.skipped(
+        "data-permissions",
+        "host",
+        "folder owners are a Unix matter: Docker Desktop on Windows gives bind mounts to the container's user".to_owned(),
+    );
+}
+
 /// Host folders mounted where a service writes its data: their owner must be the service's user.
+#[cfg(unix)]
 pub(super) fn check_folders(repo: &Repo, report: &mut Report) {
     use std::os::unix::fs::MetadataExt as _;
     let Some(compose) = &repo.compose else {
@@ -371,7 +383,7 @@ pub(super) async fn check_volumes(
             report.skipped(
                 "volumes",
                 "host",
-                format!("none of the stack's images is on this machine to look into volume {real}: run `docker compose -f compose/compose.yaml pull` or `build`"),
+                format!("none of the stack's images with a `stat` (Prometheus', Alertmanager's, Grafana's: promlab's has none) is on this machine to look into volume {real}: run `docker compose -f compose/compose.yaml pull`"),
             );
             continue;
         };
@@ -443,14 +455,23 @@ fn volume_needs(repo: &Repo) -> BTreeMap<String, VolumeNeeds> {
 /// The first of the stack's images that is on this machine: it runs `stat` on the volumes.
 async fn local_image(services: &[Service], timeout: Duration) -> Option<String> {
     for service in services {
-        if !service.image.is_empty()
-            && docker(
-                &["image", "inspect", "--format", "{{.Id}}", &service.image],
-                timeout,
-            )
-            .await
-            .is_ok()
-        {
+        if service.image.is_empty() {
+            continue;
+        }
+        // promlab's own image has no `stat` or `chown` (it holds the binary and its libraries only):
+        // an image is used when it is here and its entrypoint is not promlab.
+        let entrypoint = docker(
+            &[
+                "image",
+                "inspect",
+                "--format",
+                "{{json .Config.Entrypoint}}",
+                &service.image,
+            ],
+            timeout,
+        )
+        .await;
+        if entrypoint.is_ok_and(|entrypoint| entrypoint.trim() != r#"["promlab"]"#) {
             return Some(service.image.clone());
         }
     }

@@ -11,13 +11,34 @@ pub const PROMETHEUS_IMAGE: &str = "prom/prometheus:v2.53.3";
 pub const ALERTMANAGER_IMAGE: &str = "prom/alertmanager:v0.28.1";
 pub const NODE_EXPORTER_IMAGE: &str = "prom/node-exporter:v1.9.0";
 pub const GRAFANA_IMAGE: &str = "grafana/grafana-oss:11.6.0";
-/// promlab's own image, built from the repository's Dockerfile by `docker compose up`.
-pub const PROMLAB_IMAGE: &str = "promlab:local";
+/// promlab's own image, as published (`.github/workflows/images.yml`), pinned to this crate's version:
+/// `docker compose up` pulls it. A test keeps the tag equal to Cargo.toml's version.
+pub const PROMLAB_IMAGE: &str = concat!("ghcr.io/promlab/promlab:", env!("CARGO_PKG_VERSION"));
+/// The name `compose/compose.build.yaml` gives the image it builds from the repository: a local name,
+/// never the published one, so a local build is never mistaken for a release.
+pub const PROMLAB_LOCAL_IMAGE: &str = "promlab:local";
+/// The services that run promlab's image (the build override builds it for each).
+const PROMLAB_SERVICES: [&str; 6] = [
+    "secrets",
+    "model-mock",
+    "webhook-sink",
+    "forecaster",
+    "promlab",
+    "stress",
+];
 
 #[derive(Template)]
 #[template(path = "compose/compose.yaml", escape = "none")]
 struct ComposeYaml {
     images: Images,
+}
+
+#[derive(Template)]
+#[template(path = "compose/compose.build.yaml", escape = "none")]
+struct ComposeBuildYaml {
+    published: &'static str,
+    local: &'static str,
+    services: [&'static str; 6],
 }
 
 /// The image of each service.
@@ -29,21 +50,32 @@ struct Images {
     grafana: &'static str,
 }
 
-/// `compose/compose.yaml`.
+/// `compose/compose.yaml`, and `compose/compose.build.yaml`, its override that builds promlab's image.
 pub(super) fn files(_lab: &LabConfig) -> Result<Vec<GeneratedFile>, GenerateError> {
-    Ok(vec![rendered(
-        "compose/compose.yaml",
-        ComposeYaml {
-            images: Images {
-                promlab: PROMLAB_IMAGE,
-                prometheus: PROMETHEUS_IMAGE,
-                alertmanager: ALERTMANAGER_IMAGE,
-                node_exporter: NODE_EXPORTER_IMAGE,
-                grafana: GRAFANA_IMAGE,
-            },
-        }
-        .render(),
-    )?])
+    Ok(vec![
+        rendered(
+            "compose/compose.yaml",
+            ComposeYaml {
+                images: Images {
+                    promlab: PROMLAB_IMAGE,
+                    prometheus: PROMETHEUS_IMAGE,
+                    alertmanager: ALERTMANAGER_IMAGE,
+                    node_exporter: NODE_EXPORTER_IMAGE,
+                    grafana: GRAFANA_IMAGE,
+                },
+            }
+            .render(),
+        )?,
+        rendered(
+            "compose/compose.build.yaml",
+            ComposeBuildYaml {
+                published: PROMLAB_IMAGE,
+                local: PROMLAB_LOCAL_IMAGE,
+                services: PROMLAB_SERVICES,
+            }
+            .render(),
+        )?,
+    ])
 }
 
 /// One problem in a compose file: where, what, and how to fix it.

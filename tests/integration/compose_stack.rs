@@ -48,14 +48,26 @@ fn docker(args: &[&str]) -> Output {
         .expect("docker runs")
 }
 
-/// The override file that runs `services` on `image` wherever it is not the one compose.yaml names.
-fn image_override(choices: &[(&[&str], Option<String>)]) -> String {
+/// The override file that runs `services` on `image` wherever it is not the one compose.yaml names,
+/// and mounts `tools_folder` as the `promlab` tools service's repository (compose merges volumes by
+/// their container path: this one replaces `..:/lab`, so the test never writes into the checkout).
+fn image_override(choices: &[(&[&str], Option<String>)], tools_folder: &Path) -> String {
     let mut text =
         String::from("# Written by the compose test: the images this machine has.\nservices:\n");
     for (services, image) in choices {
-        if let Some(image) = image {
-            for service in *services {
-                let _ = write!(text, "  {service}:\n    image: {image}\n");
+        for service in *services {
+            let mut lines = Vec::new();
+            if let Some(image) = image {
+                lines.push(format!("image: {image}"));
+            }
+            if *service == "promlab" {
+                lines.push(format!("volumes: [\"{}:/lab\"]", tools_folder.display()));
+            }
+            if !lines.is_empty() {
+                let _ = writeln!(text, "  {service}:");
+                for line in lines {
+                    let _ = writeln!(text, "    {line}");
+                }
             }
         }
     }
@@ -67,6 +79,8 @@ struct Stack {
     compose: Vec<&'static str>,
     /// The override file naming the images to run (see [`image_override`]).
     images: std::path::PathBuf,
+    /// The folder the `promlab` tools service sees as the repository (`/lab`).
+    tools_folder: std::path::PathBuf,
     project: String,
     ports: Vec<(&'static str, u16)>,
     services: Vec<&'static str>,
@@ -214,9 +228,18 @@ fn password_line(logs: &str) -> String {
 fn stack() -> Result<Stack, Missing> {
     let compose = compose_command()?;
     let promlab = ["secrets", "model-mock", "webhook-sink", "forecaster"];
+    // The services under a profile, not started by `up`: the tools one runs with `run`.
+    let promlab_images = [
+        "secrets",
+        "model-mock",
+        "webhook-sink",
+        "forecaster",
+        "promlab",
+        "stress",
+    ];
     let mut choices: Vec<(&[&str], Option<String>)> = Vec::new();
     for (services, pin) in [
-        (&promlab[..], PROMLAB_IMAGE),
+        (&promlab_images[..], PROMLAB_IMAGE),
         (&["prometheus"][..], PROMETHEUS_IMAGE),
         (&["alertmanager"][..], ALERTMANAGER_IMAGE),
         (&["node-exporter"][..], NODE_EXPORTER_IMAGE),
@@ -243,10 +266,13 @@ fn stack() -> Result<Stack, Missing> {
     }
     let project = format!("promlab-e2e-{}", std::process::id());
     let images = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{project}.images.yaml"));
-    std::fs::write(&images, image_override(&choices)).expect("the override file written");
+    let tools_folder = crate::support::fs::scratch(&format!("{project}.tools"));
+    std::fs::write(&images, image_override(&choices, &tools_folder))
+        .expect("the override file written");
     Ok(Stack {
         compose,
         images,
+        tools_folder,
         project,
         ports: [
             "PROMLAB_MODEL_MOCK_PORT",
@@ -517,16 +543,17 @@ impl Stack {
         assert!(!mounts.contains("grafana-secrets"), "{mounts}");
 
         // Each file's owner and mode, seen from inside its volume.
-        let promlab = containers::image(PROMLAB_IMAGE).expect("promlab's image");
+        // Prometheus' image has `stat` and `ls` (promlab's holds its binary only).
+        let prometheus = containers::image(PROMETHEUS_IMAGE).expect("Prometheus' image");
         for (volume, file, uid) in [
             ("alertmanager-secrets", "discord_webhook_url", "65534"),
             ("grafana-secrets", "grafana_admin_password", "472"),
         ] {
             let mount = format!("{}_{volume}:/v:ro", self.project);
-            // A command run as root in promlab's image, the volume at /v, read-only and offline.
+            // A command run as root in Prometheus' image, the volume at /v, read-only and offline.
             let in_volume = |program: &str, args: &[&str]| {
                 let mut command = vec!["run", "--rm", "--network", "none", "--user", "0"];
-                command.extend(["--volume", &mount, "--entrypoint", program, &promlab]);
+                command.extend(["--volume", &mount, "--entrypoint", program, &prometheus]);
                 command.extend(args);
                 text(docker(&command))
             };
@@ -534,6 +561,83 @@ impl Stack {
             assert_eq!(stat.trim(), format!("{uid} 400"), "{volume}/{file}");
             let listed = in_volume("ls", &["-A", "/v"]);
             assert_eq!(listed.trim(), file, "volume {volume} holds one secret");
+        }
+    }
+}
+
+impl Stack {
+    /// promlab's commands through the `tools` service (`run --rm promlab …`) write files that belong to
+    /// the repository's owner (a uid that is neither root nor the image's 10001), and reach the stack by
+    /// service name: `generate` writes the lab's files, `export` a dataset out of the stack's Prometheus
+    /// (the service's own PROMLAB_PROMETHEUS_URL).
+    fn assert_tools_write_files_the_caller_owns(&self) {
+        use std::os::unix::fs::{MetadataExt as _, chown};
+        const OWNER: (u32, u32) = (4321, 4322);
+        let lab = &self.tools_folder;
+        std::fs::copy(
+            Path::new(ROOT).join("promlab.yaml"),
+            lab.join("promlab.yaml"),
+        )
+        .expect("the lab config copied");
+        for path in [lab.as_path(), &lab.join("promlab.yaml")] {
+            chown(path, Some(OWNER.0), Some(OWNER.1)).expect("chown (the suite runs as root)");
+        }
+        self.must(&[
+            "run",
+            "--rm",
+            "promlab",
+            "generate",
+            "--config",
+            "promlab.yaml",
+        ]);
+        self.must(&[
+            "run",
+            "--rm",
+            "promlab",
+            "export",
+            // No --prometheus-url: the service points promlab at the stack's Prometheus.
+            "--query",
+            "up",
+            "--start",
+            "now-2m",
+            "--end",
+            "now",
+            "--step",
+            "15s",
+            "--format",
+            "csv",
+            "--output",
+            "up.csv",
+        ]);
+        let export = std::fs::read_to_string(lab.join("up.csv")).expect("the export");
+        assert!(export.contains("node_exporter"), "{export}");
+        let mut written = Vec::new();
+        let mut folders = vec![lab.clone()];
+        while let Some(folder) = folders.pop() {
+            for entry in std::fs::read_dir(&folder).expect("the folder lists") {
+                let path = entry.expect("an entry").path();
+                let metadata = std::fs::symlink_metadata(&path).expect("its metadata");
+                assert_eq!(
+                    (metadata.uid(), metadata.gid()),
+                    OWNER,
+                    "{} belongs to the caller",
+                    path.display()
+                );
+                if metadata.is_dir() {
+                    folders.push(path.clone());
+                }
+                written.push(path);
+            }
+        }
+        for expected in [
+            "compose/compose.yaml",
+            "prometheus/prometheus.yml",
+            "up.csv",
+        ] {
+            assert!(
+                written.contains(&lab.join(expected)),
+                "{expected} in {written:?}"
+            );
         }
     }
 }
@@ -547,6 +651,7 @@ async fn the_compose_stack_comes_up_healthy_alerts_and_keeps_its_data() {
     stack.wait_healthy().await;
     stack.assert_secrets_stay_secret();
     stack.assert_targets_up().await;
+    stack.assert_tools_write_files_the_caller_owns();
     stack.assert_alert_reaches_the_sink().await;
     stack.assert_grafana_takes_the_generated_password().await;
     stack.assert_data_survives_a_restart().await;

@@ -12,6 +12,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use promlab::generate::compose;
+
 use crate::require;
 use crate::support::binary::Promlab;
 use crate::support::containers;
@@ -61,18 +63,23 @@ fn edit(dir: &Path, path: &str, from: &str, to: &str) {
     std::fs::write(&path, text.replacen(from, to, 1)).expect("the edited file");
 }
 
-/// Points the lab copy's promlab services at `image`: the doctor looks into the volumes with one of the
-/// stack's images, and the one promlab image this machine has is the one built from this tree (a
-/// student's machine has the ones compose pulled or built).
-fn with_promlab_image(dir: &Path, image: &str) {
-    for _ in 0..4 {
-        edit(
-            dir,
-            "compose/compose.yaml",
-            "image: promlab:local",
-            &format!("image: {image}"),
-        );
-    }
+/// Points the lab copy's promlab services at `promlab` and Prometheus at `prometheus`: the images this
+/// machine has (a student's has the ones compose pulled). The doctor looks into the volumes with
+/// Prometheus' image, which has `stat` (promlab's has none).
+fn with_local_images(dir: &Path, promlab: &str, prometheus: &str) {
+    let path = dir.join("compose/compose.yaml");
+    let text = std::fs::read_to_string(&path).expect("the lab's compose file");
+    let pinned = format!("${{PROMLAB_IMAGE:-{}}}", compose::PROMLAB_IMAGE);
+    assert!(
+        text.contains(&pinned),
+        "{pinned} is not in {}",
+        path.display()
+    );
+    let text = text.replace(&pinned, promlab).replace(
+        &format!("image: {}", compose::PROMETHEUS_IMAGE),
+        &format!("image: {prometheus}"),
+    );
+    std::fs::write(&path, text).expect("the edited file");
 }
 
 /// The doctor's JSON report and how it exited.
@@ -527,7 +534,8 @@ async fn doctor_finds_each_mistake_in_the_running_stack() {
 
     let dir = lab_copy("live-faults");
     let promlab = require!(test, containers::image(containers::PROMLAB_IMAGE));
-    with_promlab_image(&dir, &promlab);
+    let prometheus = require!(test, containers::image(containers::PROMETHEUS_IMAGE));
+    with_local_images(&dir, &promlab, &prometheus);
     let env = ports(&[
         ("PROMLAB_PROMETHEUS_PORT", prometheus_port),
         ("PROMLAB_ALERTMANAGER_PORT", alertmanager_port),

@@ -222,23 +222,95 @@ fn the_compose_file_has_none_of_the_traps_students_fall_into() {
         .args(["compose", "version"])
         .output()
         .is_ok_and(|output| output.status.success());
-    let mut command = if compose_v2 {
-        let mut command = std::process::Command::new("docker");
-        command.arg("compose");
-        command
+    let program = if compose_v2 {
+        None
     } else {
-        let program = crate::require!(test, crate::support::which("docker-compose"));
-        std::process::Command::new(program)
+        Some(crate::require!(
+            test,
+            crate::support::which("docker-compose")
+        ))
     };
-    let output = command
-        .args(["--file", "compose.yaml", "config", "--quiet"])
-        .current_dir(&dir)
-        .env_remove("DISCORD_WEBHOOK_URL")
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "compose config: {}",
-        stderr(&output)
+    // The file alone (pulls), with the build override, and with the profiles' services.
+    for files in [
+        &["--file", "compose.yaml"][..],
+        &["--file", "compose.yaml", "--file", "compose.build.yaml"],
+        &[
+            "--file",
+            "compose.yaml",
+            "--profile",
+            "tools",
+            "--profile",
+            "load",
+        ],
+    ] {
+        let mut command = match &program {
+            None => {
+                let mut command = std::process::Command::new("docker");
+                command.arg("compose");
+                command
+            }
+            Some(program) => std::process::Command::new(program),
+        };
+        let output = command
+            .args(files)
+            .args(["config", "--quiet"])
+            .current_dir(&dir)
+            .env_remove("DISCORD_WEBHOOK_URL")
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "compose {files:?} config: {}",
+            stderr(&output)
+        );
+    }
+}
+
+#[test]
+fn compose_pulls_promlab_at_the_crates_version_and_builds_only_through_the_override() {
+    let read = |name: &str| -> serde_yaml_ng::Value {
+        let path = Path::new(ROOT).join("compose").join(name);
+        serde_yaml_ng::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+    };
+    let (compose, override_file) = (read("compose.yaml"), read("compose.build.yaml"));
+    // The image the release workflow pushes: ghcr.io/OWNER/NAME of Cargo.toml's repository.
+    let repository = env!("CARGO_PKG_REPOSITORY")
+        .strip_prefix("https://github.com/")
+        .expect("Cargo.toml's repository is on GitHub (the images go to its GHCR)")
+        .to_lowercase();
+    let published = format!("ghcr.io/{repository}:{}", env!("CARGO_PKG_VERSION"));
+    let services = compose["services"].as_mapping().unwrap();
+    let mut promlab_services = Vec::new();
+    for (name, service) in services {
+        let name = name.as_str().unwrap();
+        assert!(
+            service.get("build").is_none(),
+            "{name} builds in compose.yaml: building belongs in compose.build.yaml"
+        );
+        let image = service["image"].as_str().unwrap();
+        // `${PROMLAB_IMAGE:-default}`: another name is the user's choice; the default is the pin.
+        if let Some(default) = image.strip_prefix("${PROMLAB_IMAGE:-") {
+            assert_eq!(
+                default.strip_suffix('}'),
+                Some(published.as_str()),
+                "{name}"
+            );
+            promlab_services.push(name);
+        }
+    }
+    assert!(promlab_services.len() >= 4, "{promlab_services:?}");
+    let overridden = override_file["services"].as_mapping().unwrap();
+    let mut built: Vec<&str> = overridden.keys().map(|k| k.as_str().unwrap()).collect();
+    built.sort_unstable();
+    promlab_services.sort_unstable();
+    assert_eq!(
+        built, promlab_services,
+        "the override builds every promlab service, no other"
     );
+    for (name, service) in overridden {
+        assert_eq!(service["build"].as_str(), Some(".."), "{name:?}");
+        let image = service["image"].as_str().unwrap();
+        // A local build never wears the published name.
+        assert!(!image.starts_with("ghcr.io/"), "{name:?}: {image}");
+    }
 }

@@ -1,7 +1,8 @@
 //! `prophet`: the real Prophet model (augurs-prophet, a port of Facebook's). Its fit is the mode of Prophet's
-//! own Stan program, found exactly by `map` for the linear trend and additive terms promlab uses; anything
-//! else goes to that Stan program itself, compiled to WebAssembly and run in-process by wasmtime. No
-//! Python, no cmdstan binary, no network.
+//! own Stan program, found exactly by `map` for the linear trend and additive terms promlab uses. With the
+//! `prophet-stan` feature, anything else goes to that Stan program itself, compiled to WebAssembly and run
+//! in-process by wasmtime; without it (the image), such a fit fails with the reason and the other models
+//! forecast the series. No Python, no cmdstan binary, no network.
 //!
 //! Prophet's defaults, as Python's: a piecewise-linear trend with 25 changepoints in the first 80 % of the
 //! history, daily and weekly seasonalities once the history spans two days or two weeks, maximum-likelihood
@@ -12,11 +13,13 @@
 //! cannot follow.
 
 use std::num::NonZeroU32;
+#[cfg(feature = "prophet-stan")]
 use std::sync::OnceLock;
 
 use augurs::prophet::optimizer::{
     self, Data, InitialParams, OptimizeOpts, OptimizedParams, Optimizer,
 };
+#[cfg(feature = "prophet-stan")]
 use augurs::prophet::wasmstan::WasmstanOptimizer;
 use augurs::prophet::{IncludeHistory, Prophet as Fit, ProphetOptions, Seasonality, TrainingData};
 
@@ -70,16 +73,18 @@ impl Prophet {
 mod map;
 
 /// The Stan program, compiled once per process (about a second) when a fit first needs it.
+#[cfg(feature = "prophet-stan")]
 fn stan() -> WasmstanOptimizer {
     static OPTIMIZER: OnceLock<WasmstanOptimizer> = OnceLock::new();
     OPTIMIZER.get_or_init(WasmstanOptimizer::new).clone()
 }
 
-/// Prophet's optimiser: the exact mode where `map` solves it, Stan's L-BFGS otherwise.
+/// Prophet's optimiser: the exact mode where `map` solves it, Stan's L-BFGS otherwise (`prophet-stan`).
 #[derive(Debug)]
 struct ExactOrStan;
 
 impl Optimizer for ExactOrStan {
+    #[cfg(feature = "prophet-stan")]
     fn optimize(
         &self,
         init: &InitialParams,
@@ -87,8 +92,23 @@ impl Optimizer for ExactOrStan {
         opts: &OptimizeOpts,
     ) -> Result<OptimizedParams, optimizer::Error> {
         map::solve(data).or_else(|reason| {
-            tracing::debug!(?reason, "Prophet's fit handed to Stan");
+            tracing::debug!(reason = reason.explain(), "Prophet's fit handed to Stan");
             stan().optimize(init, data, opts)
+        })
+    }
+
+    #[cfg(not(feature = "prophet-stan"))]
+    fn optimize(
+        &self,
+        _init: &InitialParams,
+        data: &Data,
+        _opts: &OptimizeOpts,
+    ) -> Result<OptimizedParams, optimizer::Error> {
+        map::solve(data).map_err(|reason| {
+            optimizer::Error::string(format!(
+                "the exact solver declines this fit ({}) and this build has no Stan fallback (the `prophet-stan` feature)",
+                reason.explain()
+            ))
         })
     }
 }
@@ -152,6 +172,7 @@ impl Model for Prophet {
 
 #[cfg(test)]
 mod tests {
+    #[cfg(feature = "prophet-stan")]
     use std::sync::{Arc, Mutex};
 
     use augurs::prophet::GrowthType;
@@ -160,6 +181,7 @@ mod tests {
     use super::*;
 
     /// Fits of one Prophet: the data Stan saw, Stan's optimum and the exact one.
+    #[cfg(feature = "prophet-stan")]
     type Fits = Arc<
         Mutex<
             Vec<(
@@ -171,9 +193,11 @@ mod tests {
     >;
 
     /// An optimiser that runs both and keeps Stan's answer, recording the two.
+    #[cfg(feature = "prophet-stan")]
     #[derive(Debug)]
     struct Both(Fits);
 
+    #[cfg(feature = "prophet-stan")]
     impl Optimizer for Both {
         fn optimize(
             &self,
@@ -215,6 +239,7 @@ mod tests {
 
     /// Fits `history` with Stan and with the exact solver: the exact one must solve it, reach a log posterior
     /// at least Stan's (up to rounding), and forecast within `tolerance` (relative) of Stan's fit.
+    #[cfg(feature = "prophet-stan")]
     fn solved_exactly_and_no_worse_than_stan(
         name: &str,
         history: &[f64],
@@ -282,18 +307,18 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "prophet-stan")]
     fn the_exact_fit_is_stans_optimum_or_better_and_forecasts_the_same() {
         for (name, history, step, growth) in noisy_series() {
             solved_exactly_and_no_worse_than_stan(name, &history, step, growth, 1e-3);
         }
     }
 
-    #[test]
-    fn real_nab_series_are_solved_exactly_and_no_worse_than_stan() {
-        // The NAB subset the repository carries, with its licence and source.
+    /// The NAB subset the repository carries (with its licence and source): two weeks of 5-minute points
+    /// (daily and weekly terms on), and 30-minute taxi counts. (file, step, history)
+    fn nab_series() -> Vec<(&'static str, i64, Vec<f64>)> {
         let nab = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/nab");
-        // Two weeks of 5-minute points (daily and weekly terms on), and 30-minute taxi counts.
-        for (file, step, points) in [
+        [
             (
                 "realKnownCause/machine_temperature_system_failure.csv",
                 300,
@@ -305,15 +330,55 @@ mod tests {
                 4_032,
             ),
             ("realKnownCause/nyc_taxi.csv", 1_800, 2_000),
-        ] {
+        ]
+        .into_iter()
+        .map(|(file, step, points)| {
             let text = std::fs::read_to_string(nab.join(file)).unwrap();
-            let history: Vec<f64> = text
+            let history = text
                 .lines()
                 .skip(1)
                 .take(points)
                 .map(|line| line.rsplit(',').next().unwrap().parse().unwrap())
                 .collect();
+            (file, step, history)
+        })
+        .collect()
+    }
+
+    #[test]
+    #[cfg(feature = "prophet-stan")]
+    fn real_nab_series_are_solved_exactly_and_no_worse_than_stan() {
+        for (file, step, history) in nab_series() {
             solved_exactly_and_no_worse_than_stan(file, &history, step, GrowthType::Linear, 1e-2);
+        }
+    }
+
+    /// The exact solver alone: a fit it declines is an error, never handed to Stan.
+    #[derive(Debug)]
+    struct ExactOnly;
+
+    impl Optimizer for ExactOnly {
+        fn optimize(
+            &self,
+            _init: &InitialParams,
+            data: &Data,
+            _opts: &OptimizeOpts,
+        ) -> Result<OptimizedParams, optimizer::Error> {
+            map::solve(data).map_err(|reason| optimizer::Error::string(reason.explain().to_owned()))
+        }
+    }
+
+    /// Why the image needs no Stan: every fit of the kinds the forecaster makes (linear or flat trend,
+    /// additive seasons, noisy synthetic and real series) is solved exactly.
+    #[test]
+    fn the_fits_the_forecaster_makes_need_no_stan() {
+        for (name, history, step, growth) in noisy_series() {
+            let forecast = fit_and_predict(&history, step, growth, ExactOnly);
+            assert!(forecast.iter().all(|y| y.is_finite()), "{name}");
+        }
+        for (file, step, history) in nab_series() {
+            let forecast = fit_and_predict(&history, step, GrowthType::Linear, ExactOnly);
+            assert!(forecast.iter().all(|y| y.is_finite()), "{file}");
         }
     }
 

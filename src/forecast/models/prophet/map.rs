@@ -25,8 +25,12 @@ const ALTERNATIONS: usize = 500;
 /// σ² is found when it moves by less than this, relatively.
 const SIGMA_TOLERANCE: f64 = 1e-13;
 /// The smallest σ (the series scaled to at most 1) the mode may have: below it the series is fitted without
-/// noise, the posterior has no mode (it grows without bound as σ → 0) and Stan decides where to stop.
+/// noise and the posterior has no mode (it grows without bound as σ → 0).
 const MIN_SIGMA: f64 = 1e-9;
+/// Where a noiseless series' fit stops instead (Stan, too, stops near that boundary, wherever its line
+/// search gives up): the θ that maximises the posterior at σ = this floor, a noise a thousand times below
+/// anything a plot or a band of the scaled series shows. The mock's `sine` scenario is such a series.
+const NOISE_FLOOR: f64 = 1e-4;
 
 /// Why the exact solution was not found; Stan's program is run instead.
 #[derive(Debug, PartialEq, Eq)]
@@ -35,10 +39,19 @@ pub(super) enum Unsolved {
     NotLinear,
     /// The data's lengths do not agree with its counts.
     Malformed,
-    /// The series is fitted without noise: the posterior has no mode.
-    Noiseless,
     /// The active-set search or the σ alternation did not settle.
     NotConverged,
+}
+
+impl Unsolved {
+    /// Why, in words.
+    pub(super) fn explain(&self) -> &'static str {
+        match self {
+            Self::NotLinear => "a logistic trend or multiplicative terms",
+            Self::Malformed => "the data's lengths disagree",
+            Self::NotConverged => "the search did not settle",
+        }
+    }
 }
 
 /// The maximum a posteriori parameters of Prophet's model for `data`.
@@ -49,7 +62,7 @@ pub(super) fn solve(data: &Data) -> Result<OptimizedParams, Unsolved> {
     let mut settled = false;
     for _ in 0..ALTERNATIONS {
         if sigma2 < MIN_SIGMA * MIN_SIGMA {
-            return Err(Unsolved::Noiseless);
+            return at_the_noise_floor(&problem, theta);
         }
         problem.minimise_theta(sigma2, &mut theta)?;
         let next = problem.sigma2(problem.rss(&theta));
@@ -64,9 +77,18 @@ pub(super) fn solve(data: &Data) -> Result<OptimizedParams, Unsolved> {
         return Err(Unsolved::NotConverged);
     }
     if sigma2 < MIN_SIGMA * MIN_SIGMA {
-        return Err(Unsolved::Noiseless);
+        return at_the_noise_floor(&problem, theta);
     }
     problem.params(&theta, sigma2.sqrt())
+}
+
+/// A noiseless series' fit: the posterior's θ at σ = [`NOISE_FLOOR`].
+fn at_the_noise_floor(
+    problem: &Problem<'_>,
+    mut theta: Vec<f64>,
+) -> Result<OptimizedParams, Unsolved> {
+    problem.minimise_theta(NOISE_FLOOR * NOISE_FLOOR, &mut theta)?;
+    problem.params(&theta, NOISE_FLOOR)
 }
 
 /// The negative log posterior `F(θ, σ)` of Prophet's Stan program (without constants and Jacobian) at
@@ -355,7 +377,7 @@ impl<'a> Problem<'a> {
         Ok(OptimizedParams {
             k,
             m,
-            sigma_obs: sigma.try_into().map_err(|_| Unsolved::Noiseless)?,
+            sigma_obs: sigma.try_into().map_err(|_| Unsolved::Malformed)?,
             delta,
             beta: theta[2 + changepoints..].to_vec(),
             trend,
@@ -486,7 +508,7 @@ mod tests {
     }
 
     #[test]
-    fn what_is_not_linear_or_has_no_mode_is_left_to_stan() {
+    fn what_is_not_linear_is_left_to_stan_and_a_noiseless_series_stops_at_the_floor() {
         assert_eq!(
             solve(&data(noisy(50), TrendIndicator::Logistic)).unwrap_err(),
             Unsolved::NotLinear
@@ -494,9 +516,20 @@ mod tests {
         let mut multiplicative = data(noisy(50), TrendIndicator::Linear);
         multiplicative.s_m = vec![1, 0];
         assert_eq!(solve(&multiplicative).unwrap_err(), Unsolved::NotLinear);
-        // A series the model fits without noise: the posterior grows without bound as σ → 0.
+        // A series the model fits without noise: the posterior grows without bound as σ → 0, so the fit
+        // stops at the floor, and is the series.
         let exact = data(vec![0.25; 50], TrendIndicator::Flat);
-        assert_eq!(solve(&exact).unwrap_err(), Unsolved::Noiseless);
+        let fit = solve(&exact).unwrap();
+        assert!(
+            (*fit.sigma_obs - NOISE_FLOOR).abs() < 1e-15,
+            "{}",
+            *fit.sigma_obs
+        );
+        assert!(
+            fit.trend.iter().all(|y| (y - 0.25).abs() < 1e-3),
+            "{:?}",
+            fit.trend
+        );
         let mut short = data(noisy(50), TrendIndicator::Linear);
         short.y.pop();
         assert_eq!(solve(&short).unwrap_err(), Unsolved::Malformed);

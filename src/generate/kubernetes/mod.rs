@@ -14,13 +14,11 @@ pub mod roster;
 
 use serde_json::{Value, json};
 
+use super::compose::PROMLAB_IMAGE;
 use super::grafana::sort_keys;
 use super::{GenerateError, GeneratedFile, LabConfig};
 use roster::Student;
 
-/// The image, published by `.github/workflows/images.yml` (`ghcr.io/<repository>`, tagged with the
-/// crate's version on a `vX.Y.Z` tag), pinned to the version that generated these files.
-pub const IMAGE_REPOSITORY: &str = "ghcr.io/promlab/promlab";
 /// The image's user (the Dockerfile's `USER 10001:10001`).
 const UID: u32 = 10001;
 /// The datasource uid kube-prometheus-stack's Grafana provisions for its Prometheus.
@@ -57,10 +55,6 @@ pub fn check_dns_label(name: &str) -> Result<(), String> {
         return Err("start and end with a letter or digit (a DNS-1123 label)".to_owned());
     }
     Ok(())
-}
-
-fn image() -> String {
-    format!("{IMAGE_REPOSITORY}:{}", env!("CARGO_PKG_VERSION"))
 }
 
 fn labels(app: &str) -> Value {
@@ -111,7 +105,8 @@ fn container(name: &str, command: &str, port: u16, env: &[Value]) -> Value {
     };
     json!({
         "name": name,
-        "image": image(),
+        // The published image, pinned to the version that generated these files (the compose lab's).
+        "image": PROMLAB_IMAGE,
         "imagePullPolicy": "IfNotPresent",
         "args": [command, "--listen", format!("0.0.0.0:{port}")],
         "env": env,
@@ -604,7 +599,7 @@ mod tests {
                     "RuntimeDefault"
                 );
                 assert_eq!(container["readinessProbe"]["httpGet"]["path"], "/healthz");
-                assert_eq!(container["image"], json!(image()));
+                assert_eq!(container["image"], json!(PROMLAB_IMAGE));
             }
         }
         assert_eq!(pods, 3, "the mock, the sink and the forecaster");

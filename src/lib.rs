@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod mock;
 pub mod owner;
 pub mod probe;
+pub mod promql;
 pub mod redact;
 pub mod secrets;
 pub mod series;

@@ -34,6 +34,19 @@ pub struct ForecastArgs {
     /// Prometheus to pull history from, e.g. http://prometheus:9090 (overrides the config file).
     #[arg(long, env = "PROMLAB_PROMETHEUS_URL")]
     pub prometheus_url: Option<String>,
+
+    /// Forecast only shard I of N replicas (I/N, from 0): the series whose label-set hash falls in it.
+    #[arg(long, env = "PROMLAB_SHARD", value_name = "I/N")]
+    pub shard: Option<String>,
+
+    /// The replica count, this replica's shard being the ordinal that ends its pod's name
+    /// (PROMLAB_POD_NAME, else HOSTNAME: forecaster-2 is shard 2), as a StatefulSet runs it.
+    #[arg(long, env = "PROMLAB_SHARDS", value_name = "N")]
+    pub shards: Option<u32>,
+
+    /// The pod's name, for --shards (a StatefulSet's pods are NAME-ORDINAL); default: HOSTNAME.
+    #[arg(long, env = "PROMLAB_POD_NAME")]
+    pub pod_name: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -206,6 +219,13 @@ impl From<ForecastArgs> for ForecastConfig {
             config: args.config,
             listen: args.listen,
             prometheus_url: args.prometheus_url,
+            shard: args.shard,
+            shards: args.shards,
+            pod_name: args.pod_name.or_else(|| {
+                std::env::var("HOSTNAME")
+                    .ok()
+                    .filter(|name| !name.is_empty())
+            }),
         }
     }
 }

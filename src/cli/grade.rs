@@ -78,6 +78,11 @@ pub struct GradeArgs {
     /// How long each call to the running stack may take.
     #[arg(long, env = "PROMLAB_GRADE_TIMEOUT", default_value = "5s", value_parser = parse_timeout)]
     pub timeout: Duration,
+
+    /// On a classroom cluster: the student's namespace. Every live query is read through the
+    /// cluster's Prometheus (--prometheus-url) with namespace="NAMESPACE" on each of its selectors.
+    #[arg(long, env = "PROMLAB_GRADE_KUBERNETES", value_name = "NAMESPACE", value_parser = namespace)]
+    pub kubernetes: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -130,6 +135,7 @@ impl From<GradeArgs> for GradeConfig {
                 grafana: args.stack.grafana("PROMLAB_GRADE_GRAFANA"),
                 grafana_auth,
                 timeout: args.timeout,
+                namespace: args.kubernetes,
             },
             format,
             colour: format == Format::Text
@@ -141,4 +147,9 @@ impl From<GradeArgs> for GradeConfig {
             jobs: args.jobs.map_or(cores * 2, usize::from),
         }
     }
+}
+
+/// A namespace given to `--kubernetes`: a DNS-1123 label, as the cluster allows.
+fn namespace(text: &str) -> Result<String, String> {
+    crate::generate::kubernetes::check_dns_label(text).map(|()| text.to_owned())
 }

@@ -10,6 +10,7 @@ mod config;
 mod history;
 mod models;
 mod router;
+mod shard;
 mod state;
 mod trainer;
 
@@ -29,6 +30,7 @@ pub use models::{
     SeasonalNaive, arima_auto_fit, build, detect_season, normal_quantile, smape,
 };
 pub use router::{App, encode, router};
+pub use shard::{Shard, ShardError, jump, label_hash};
 pub use state::{ForecastState, Health, ModelForecast, SeriesState, Status};
 pub use trainer::{fit_series, next_wait, output_labels};
 
@@ -42,6 +44,12 @@ pub struct ForecastConfig {
     pub listen: SocketAddr,
     /// Overrides the file's `prometheus.url`.
     pub prometheus_url: Option<String>,
+    /// `--shard I/N`.
+    pub shard: Option<String>,
+    /// `--shards N`: the replica count, the ordinal read from `pod_name`.
+    pub shards: Option<u32>,
+    /// The pod's name (`forecaster-2`), for its ordinal.
+    pub pod_name: Option<String>,
 }
 
 /// What stops the forecaster.
@@ -64,6 +72,9 @@ pub enum ForecastError {
     /// The server failed while running.
     #[error("the forecaster's server failed: {0}")]
     Serve(#[source] std::io::Error),
+    /// The replica's shard cannot be known.
+    #[error(transparent)]
+    Shard(#[from] ShardError),
     /// `promlab forecast backtest` could not run.
     #[error(transparent)]
     Backtest(#[from] BacktestError),
@@ -89,6 +100,11 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ForecastError> {
     let settings = Arc::new(settings(config)?);
+    let shard = Shard::resolve(
+        config.shard.as_deref(),
+        config.shards,
+        config.pod_name.as_deref(),
+    )?;
     let client = Prometheus::new(
         &settings.prometheus_url,
         settings
@@ -105,11 +121,15 @@ pub async fn run(
         })?;
     let address = listener.local_addr().map_err(ForecastError::Serve)?;
     let state = ForecastState::default();
-    state.write(|inner| inner.health.started = trainer::unix_now());
+    state.write(|inner| {
+        inner.health.started = trainer::unix_now();
+        inner.health.shard = shard;
+    });
     tracing::info!(
         %address,
         prometheus = %crate::redact::url(&settings.prometheus_url),
         targets = settings.targets.len(),
+        %shard,
         models = ?settings.models.iter().map(|kind| kind.name()).collect::<Vec<_>>(),
         "forecaster listening on http://{address}/"
     );

@@ -129,6 +129,22 @@ pub fn encode(inner: &Inner, models: &[&'static str], now: f64, format: Format) 
     encoder.finish()
 }
 
+/// This replica's shard (see `shard.rs`).
+fn encode_shard(encoder: &mut Encoder, shard: super::Shard) {
+    encoder.gauge(
+        "forecaster_shard",
+        "This replica's shard: it forecasts the series whose label hash falls in it (0 of 1: all).",
+        None,
+        [(&[][..], f64::from(shard.index))],
+    );
+    encoder.gauge(
+        "forecaster_shards",
+        "The replica count the series are shared among.",
+        None,
+        [(&[][..], f64::from(shard.count))],
+    );
+}
+
 /// The forecaster's own health families.
 fn encode_health(encoder: &mut Encoder, inner: &Inner) {
     let health = &inner.health;
@@ -138,6 +154,7 @@ fn encode_health(encoder: &mut Encoder, inner: &Inner) {
         None,
         [(&[][..], if health.prometheus_up { 1.0 } else { 0.0 })],
     );
+    encode_shard(encoder, health.shard);
     if let Some(at) = health.last_success {
         encoder.gauge(
             "forecaster_last_training_success_timestamp_seconds",

@@ -105,6 +105,8 @@ pub struct Health {
     pub capped: Vec<(String, usize)>,
     /// Targets Prometheus refused (a bad query): query and error. Their last series stay served.
     pub target_errors: std::collections::BTreeMap<String, String>,
+    /// The part of the series this replica forecasts (see `shard.rs`).
+    pub shard: super::Shard,
 }
 
 /// Training that has not succeeded for this many retrain intervals makes the forecaster unhealthy.

@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use super::config::{Settings, Target};
 use super::history::{History, clean};
 use super::models::{Model, build, smape};
+use super::shard::Shard;
 use super::state::{ForecastState, ModelForecast, SeriesState, Status};
 use crate::clients::{ClientError, Prometheus};
 use crate::series::Labels;
@@ -211,11 +212,12 @@ pub(super) async fn train_once(
     let started = std::time::Instant::now();
     let now = unix_now();
     let step = settings.step.as_secs_f64();
+    let shard = state.read(|inner| inner.health.shard);
     let mut histories = Vec::new();
     let mut capped = Vec::new();
     let mut refused = BTreeMap::new();
     for target in &settings.targets {
-        let range = capped_range(client, target, settings, now).await;
+        let range = capped_range(client, target, settings, shard, now).await;
         let mut found = match range {
             Ok(found) => found,
             // Nothing answers: the whole cycle waits for Prometheus.
@@ -226,6 +228,8 @@ pub(super) async fn train_once(
                 continue;
             }
         };
+        // The range may hold series that ended within the window, of any shard.
+        found.retain(|series| shard.owns(&series.labels));
         found.sort_by(|a, b| a.labels.cmp(&b.labels));
         if found.len() > settings.max_series {
             capped.push((target.query.clone(), found.len()));
@@ -302,10 +306,12 @@ const KEPT_PER_QUERY: usize = 25;
 /// `max_series`, only the first ones by label have their history fetched ([`restricted`]), so a target
 /// that matches a million series costs a million label sets, not a million histories. The range query
 /// itself may still return a few more (series that ended within the window): the caller truncates.
+/// A replica of several ([`Shard`]) fetches only the history of its shard's series, the same way.
 async fn capped_range(
     client: &Prometheus,
     target: &Target,
     settings: &Settings,
+    shard: Shard,
     now: f64,
 ) -> Result<Vec<crate::series::Series>, ClientError> {
     let start = now - settings.training_window.as_secs_f64();
@@ -314,8 +320,9 @@ async fn capped_range(
         .await?
         .into_iter()
         .map(|sample| sample.labels)
+        .filter(|labels| shard.owns(labels))
         .collect();
-    if current.len() <= settings.max_series {
+    if shard.count <= 1 && current.len() <= settings.max_series {
         return client
             .query_range(&target.query, start, now, settings.step)
             .await;

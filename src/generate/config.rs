@@ -40,6 +40,7 @@ pub struct LabConfig {
     pub forecast: ForecastConfig,
     pub alertmanager: AlertmanagerConfig,
     pub targets: TargetsConfig,
+    pub kubernetes: KubernetesConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -97,6 +98,34 @@ pub struct TargetsConfig {
     pub alertmanager: String,
 }
 
+/// `generate --target kubernetes`: where the lab meets the cluster's Prometheus Operator.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct KubernetesConfig {
+    /// The lab's namespace (a DNS-1123 label).
+    pub namespace: String,
+    /// The namespace of the cluster's Prometheus (allowed to scrape the students' namespaces).
+    pub prometheus_namespace: String,
+    /// The cluster's Prometheus, as the forecaster reads it.
+    pub prometheus_url: String,
+    /// The `release` label kube-prometheus-stack selects `ServiceMonitor`s and `PrometheusRule`s by.
+    pub release: String,
+    /// The forecaster's `StatefulSet` replicas: each forecasts one shard of the series.
+    pub forecaster_replicas: u32,
+}
+
+impl Default for KubernetesConfig {
+    fn default() -> Self {
+        Self {
+            namespace: "promlab".to_owned(),
+            prometheus_namespace: "monitoring".to_owned(),
+            prometheus_url: "http://prometheus-operated.monitoring.svc:9090".to_owned(),
+            release: "kube-prometheus-stack".to_owned(),
+            forecaster_replicas: 3,
+        }
+    }
+}
+
 impl Default for LabConfig {
     fn default() -> Self {
         Self {
@@ -108,6 +137,7 @@ impl Default for LabConfig {
             forecast: ForecastConfig::default(),
             alertmanager: AlertmanagerConfig::default(),
             targets: TargetsConfig::default(),
+            kubernetes: KubernetesConfig::default(),
         }
     }
 }
@@ -257,6 +287,40 @@ impl LabConfig {
                     "{key} is {target:?}: write HOST:PORT, e.g. model-mock:5000 (no scheme, no path)"
                 ));
             }
+        }
+        self.check_kubernetes()
+    }
+
+    fn check_kubernetes(&self) -> Result<(), String> {
+        let kubernetes = &self.kubernetes;
+        for (key, name) in [
+            ("kubernetes.namespace", &kubernetes.namespace),
+            (
+                "kubernetes.prometheus_namespace",
+                &kubernetes.prometheus_namespace,
+            ),
+        ] {
+            crate::generate::kubernetes::check_dns_label(name)
+                .map_err(|problem| format!("{key} is {name:?}: {problem}"))?;
+        }
+        if !(1..=64).contains(&kubernetes.forecaster_replicas) {
+            return Err(format!(
+                "kubernetes.forecaster_replicas is {}: choose between 1 and 64 (each replica forecasts one shard)",
+                kubernetes.forecaster_replicas
+            ));
+        }
+        let url = &kubernetes.prometheus_url;
+        if !(url.starts_with("http://") || url.starts_with("https://"))
+            || url.contains(char::is_whitespace)
+        {
+            return Err(format!(
+                "kubernetes.prometheus_url is {url:?}: write the URL of the cluster's Prometheus, e.g. http://prometheus-operated.monitoring.svc:9090"
+            ));
+        }
+        if kubernetes.release.is_empty() {
+            return Err(
+                "kubernetes.release is empty: write the Helm release name of kube-prometheus-stack (its Prometheus selects resources by the label release=NAME)".to_owned(),
+            );
         }
         Ok(())
     }

@@ -13,7 +13,7 @@ use super::{GenerateError, GeneratedFile, LabConfig};
 
 /// The data source's fixed uid: every panel names it, so the dashboards never depend on a name or on
 /// the numeric id a Grafana happens to give it.
-const DATASOURCE_UID: &str = "promlab-prometheus";
+pub(super) const DATASOURCE_UID: &str = "promlab-prometheus";
 
 /// Grafana's dashboard JSON model version these files are written in (Grafana 11.6 and 12.0); an
 /// older Grafana reads them as they are, a newer one migrates them on load.
@@ -94,7 +94,7 @@ fn pretty(mut value: Value) -> String {
 
 /// Sorted keys whether or not a dependency turns on `serde_json`'s `preserve_order`, which would
 /// otherwise keep insertion order and make the output depend on the build.
-fn sort_keys(value: &mut Value) {
+pub(super) fn sort_keys(value: &mut Value) {
     match value {
         Value::Object(map) => {
             map.sort_keys();

@@ -2,19 +2,22 @@
 //! generated files are committed; `--check` fails naming every file that differs from what the config
 //! produces.
 //!
-//! One submodule per folder it writes: `prometheus`, `alertmanager`, `grafana`, `compose`.
+//! One submodule per folder it writes: `prometheus`, `alertmanager`, `grafana`, `compose`; and
+//! `kubernetes`, the same lab as manifests for a cluster (`--target kubernetes`).
 
 mod alertmanager;
 pub mod compose;
 mod config;
 mod grafana;
+pub mod kubernetes;
 mod prometheus;
 
 use std::path::{Path, PathBuf};
 
 use crate::fs::{FsError, WriteOptions, write_bytes_atomically};
 
-pub use config::{ConfigError, LabConfig, PromDuration};
+pub use config::{ConfigError, KubernetesConfig, LabConfig, PromDuration};
+pub use kubernetes::roster::{RosterError, Student};
 
 /// One file `generate` writes, relative to the output folder.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +35,19 @@ pub struct GenerateConfig {
     pub out: PathBuf,
     /// Compare instead of writing.
     pub check: bool,
+    /// What the files are for.
+    pub target: Target,
+    /// `--target kubernetes` only: the classroom's roster (one namespace per student).
+    pub students: Option<PathBuf>,
+}
+
+/// Where the lab runs: a compose stack (the default) or a Kubernetes cluster with the Prometheus
+/// Operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Target {
+    #[default]
+    Compose,
+    Kubernetes,
 }
 
 /// Why generating failed.
@@ -46,6 +62,15 @@ pub enum GenerateError {
     /// A file (or its folder) could not be written.
     #[error(transparent)]
     Write(#[from] FsError),
+    /// The Kubernetes manifests cannot be made (a bug, or a rule the PromQL parser refuses).
+    #[error("cannot generate the Kubernetes manifests: {problem}")]
+    Kubernetes { problem: String },
+    /// The classroom's roster is unreadable or invalid.
+    #[error(transparent)]
+    Roster(#[from] RosterError),
+    /// `--students` without `--target kubernetes`.
+    #[error("--students makes one namespace per student on a cluster: add --target kubernetes")]
+    StudentsNeedKubernetes,
     /// `--check`: committed files differ from what the config produces.
     #[error(
         "generated files are out of date: {}; run `promlab generate` and commit the result",
@@ -115,7 +140,14 @@ pub fn run(config: &GenerateConfig) -> Result<(), GenerateError> {
         Some(path) => LabConfig::load(path)?,
         None => LabConfig::default(),
     };
-    let files = render(&lab)?;
+    let files = match (config.target, &config.students) {
+        (Target::Compose, None) => render(&lab)?,
+        (Target::Compose, Some(_)) => return Err(GenerateError::StudentsNeedKubernetes),
+        (Target::Kubernetes, None) => kubernetes::files(&lab)?,
+        (Target::Kubernetes, Some(roster)) => {
+            kubernetes::classroom_files(&lab, &kubernetes::roster::load(roster)?)?
+        }
+    };
     if config.check {
         let paths = drift(&config.out, &files);
         if !paths.is_empty() {
@@ -147,6 +179,20 @@ mod tests {
             rules.contains("{{ $labels.instance }}"),
             "Prometheus templates survive: {rules}"
         );
+    }
+
+    #[test]
+    fn a_roster_without_the_kubernetes_target_is_refused_naming_the_flag() {
+        let config = GenerateConfig {
+            config: None,
+            out: std::env::temp_dir().join(format!("promlab-roster-{}", std::process::id())),
+            check: true,
+            target: Target::Compose,
+            students: Some(PathBuf::from("roster.csv")),
+        };
+        let error = run(&config).unwrap_err().to_string();
+        assert!(error.contains("add --target kubernetes"), "{error}");
+        assert!(!config.out.exists(), "nothing written");
     }
 
     #[test]

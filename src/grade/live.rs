@@ -1,6 +1,9 @@
 //! Live checks: the running stack judged through its own APIs: Prometheus' queries, Alertmanager's
 //! notification counters on its `/metrics`, Grafana's dashboard search. A service whose URL was not
-//! given is skipped with the reason; every call is bounded by the timeout.
+//! given is skipped with the reason; every call is bounded by the timeout. On a classroom cluster
+//! (`--kubernetes NAMESPACE`), every Prometheus query is scoped to the student's namespace: the matcher
+//! is added to each selector of the parsed query ([`crate::promql`]), so one student's targets never
+//! pass for another's.
 
 use std::time::Duration;
 
@@ -17,6 +20,8 @@ pub struct Stack {
     pub grafana: Option<String>,
     pub grafana_auth: Auth,
     pub timeout: Duration,
+    /// `--kubernetes NAMESPACE`: the student's namespace on the cluster's Prometheus.
+    pub namespace: Option<String>,
 }
 
 impl std::fmt::Debug for Stack {
@@ -28,6 +33,7 @@ impl std::fmt::Debug for Stack {
             .field("grafana", &url(&self.grafana))
             .field("grafana_auth", &self.grafana_auth)
             .field("timeout", &self.timeout)
+            .field("namespace", &self.namespace)
             .finish()
     }
 }
@@ -35,12 +41,13 @@ impl std::fmt::Debug for Stack {
 /// Judges one live check against `stack`.
 pub(super) async fn evaluate(check: &Check, stack: &Stack) -> Outcome {
     match check {
-        Check::TargetUp { jobs } => match prometheus(stack) {
-            Ok(client) => target_up(&client, jobs).await,
-            Err(outcome) => outcome,
+        Check::TargetUp { jobs } => match (prometheus(stack), scoped(stack, "up")) {
+            (Ok(client), Ok(up)) => target_up(&client, &up, jobs).await,
+            (Err(outcome), _) | (_, Err(outcome)) => outcome,
         },
-        Check::PromQueryNonempty { query } => match prometheus(stack) {
-            Ok(client) => match client.query(query).await {
+        Check::PromQueryNonempty { query } => match (prometheus(stack), scoped(stack, query)) {
+            (Err(outcome), _) | (_, Err(outcome)) => outcome,
+            (Ok(client), Ok(query)) => match client.query(&query).await {
                 Ok(samples) if samples.is_empty() => Outcome::Fail(format!(
                     "`{query}` returns nothing in Prometheus at {}",
                     client.url()
@@ -48,7 +55,6 @@ pub(super) async fn evaluate(check: &Check, stack: &Stack) -> Outcome {
                 Ok(samples) => Outcome::Pass(format!("`{query}` returns {} series", samples.len())),
                 Err(error) => Outcome::Fail(error.to_string()),
             },
-            Err(outcome) => outcome,
         },
         Check::AmNotifications {
             integration,
@@ -78,8 +84,17 @@ fn prometheus(stack: &Stack) -> Result<Prometheus, Outcome> {
     Prometheus::new(url, None, stack.timeout).map_err(|error| Outcome::Fail(error.to_string()))
 }
 
-async fn target_up(client: &Prometheus, jobs: &[String]) -> Outcome {
-    let samples = match client.query("up").await {
+/// The query as the stack reads it: scoped to the namespace on a classroom cluster.
+fn scoped(stack: &Stack, query: &str) -> Result<String, Outcome> {
+    match &stack.namespace {
+        None => Ok(query.to_owned()),
+        Some(namespace) => crate::promql::with_label(query, "namespace", namespace)
+            .map_err(|error| Outcome::Fail(error.to_string())),
+    }
+}
+
+async fn target_up(client: &Prometheus, up: &str, jobs: &[String]) -> Outcome {
+    let samples = match client.query(up).await {
         Ok(samples) => samples,
         Err(error) => return Outcome::Fail(error.to_string()),
     };
@@ -178,6 +193,7 @@ mod tests {
             grafana: Some("http://admin:gr4f-pass@127.0.0.1:9".to_owned()),
             grafana_auth,
             timeout: Duration::from_secs(1),
+            namespace: None,
         }
     }
 

@@ -2,6 +2,7 @@
 //! everything else lives in one module per domain noun.
 
 pub mod backup;
+pub mod classroom;
 pub mod cli;
 pub mod clients;
 pub mod compose;
@@ -45,6 +46,9 @@ pub enum Error {
     /// `promlab secrets` could not write the secrets.
     #[error(transparent)]
     Secrets(#[from] secrets::SecretsError),
+    /// `promlab classroom` failed.
+    #[error(transparent)]
+    Classroom(#[from] classroom::ClassroomError),
     /// `promlab grade` could not grade, or some criteria failed.
     #[error(transparent)]
     Grade(#[from] grade::GradeError),
@@ -88,6 +92,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         | Command::WebhookSink(_)
         | Command::Probe(_)
         | Command::Generate(_)
+        | Command::Classroom(_)
         // Grading runs the static checks on threads of its own and awaits only the live calls.
         | Command::Grade(_)
         | Command::Metrics(_)
@@ -130,7 +135,11 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             }
             Command::Probe(args) => probe::run(&args.into()).await?,
             Command::Generate(args) => generate::run(&args.into())?,
-            Command::Grade(args) => grade::run(&args.into()).await?,
+            Command::Classroom(args) => println!("{}", classroom::run(&args.into())?),
+            Command::Grade(args) => {
+                let selection = args.selection();
+                grade::run_selected(&args.into(), &selection).await?;
+            }
             Command::Doctor(args) => {
                 let format = args.format.into();
                 let report = doctor::examine(&args.into()).await?;

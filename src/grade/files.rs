@@ -8,6 +8,7 @@ use serde_yaml_ng::Value;
 
 use super::criteria::Check;
 use super::document::{self, TOLERANCE, load, lookup, same, show};
+use super::promql;
 use super::tools::{Program, ScratchDir, ToolJob};
 use super::{LabSource, Outcome};
 use crate::compose::{Compose, ComposeError};
@@ -32,6 +33,7 @@ fn pass(detail: impl Into<String>) -> Step {
 }
 
 /// Judges `check` on the repository `repo`; `lab` gives the grader's own files (timing tests).
+#[allow(clippy::too_many_lines)] // one arm per kind: the dispatch reads best whole
 pub(super) fn evaluate(check: &Check, repo: &Path, lab: &LabSource) -> Step {
     match check {
         Check::FileExists { path } => match std::fs::metadata(repo.join(path)) {
@@ -85,7 +87,7 @@ pub(super) fn evaluate(check: &Check, repo: &Path, lab: &LabSource) -> Step {
             tool(repo, file, Program::Promtool, &["check", "config"])
         }
         Check::AmtoolCheckConfig { file } => tool(repo, file, Program::Amtool, &["check-config"]),
-        Check::PromtoolTestRules { tests } => {
+        Check::PromtoolTestRules { tests, alerts } => {
             let mut files = Vec::new();
             for pattern in tests {
                 let matched = expand(repo, pattern);
@@ -93,6 +95,9 @@ pub(super) fn evaluate(check: &Check, repo: &Path, lab: &LabSource) -> Step {
                     return fail(format!("no file matches {pattern}"));
                 }
                 files.extend(matched);
+            }
+            if let Err(reason) = tests_expect(repo, &files, alerts) {
+                return fail(reason);
             }
             let mut args = vec!["test".to_owned(), "rules".to_owned()];
             args.extend(files);
@@ -103,22 +108,32 @@ pub(super) fn evaluate(check: &Check, repo: &Path, lab: &LabSource) -> Step {
                 _scratch: None,
             })
         }
-        Check::RuleTimingTest { rules, test } => timing_test(repo, rules, test, lab),
+        Check::RuleTimingTest {
+            rules,
+            config,
+            test,
+        } => timing_test(repo, rules.as_deref(), config.as_deref(), test, lab),
         Check::AlertRule {
             file,
+            config,
             alert,
             for_,
             expr_contains,
             severity,
         } => Step::Done(alert_rule(
             repo,
-            file,
+            (file.as_deref(), config.as_deref()),
             alert,
             for_.as_deref(),
             expr_contains.as_deref(),
             severity.as_deref(),
         )),
         Check::DiscordReceiver { file } => Step::Done(discord_receiver(repo, file)),
+        Check::Inhibits {
+            file,
+            source,
+            targets,
+        } => Step::Done(super::inhibit::judge(repo, file, source, targets)),
         Check::ComposeLint { file } => Step::Done(compose_lint(repo, file)),
         Check::NoSecret {} => Step::Done(super::secrets::scan(repo)),
         Check::TargetUp { .. }
@@ -185,26 +200,54 @@ fn expand(repo: &Path, pattern: &str) -> Vec<String> {
     found
 }
 
-/// The grader's test against the student's rules: the rules are copied as `rules.yml` (the name the
-/// grader's tests load) without their annotations, so only the timing and the labels are judged.
-fn timing_test(repo: &Path, rules: &str, test: &str, lab: &LabSource) -> Step {
-    let mut document = match load(repo, rules) {
-        Ok(document) => document,
+/// The grader's test against the student's rules: the rules (one file, or every file the config's
+/// `rule_files` names, their groups renamed apart) are copied as `rules.yml` (the name the grader's
+/// tests load) without their annotations, so only the timing and the labels are judged.
+fn timing_test(
+    repo: &Path,
+    rules: Option<&str>,
+    config: Option<&str>,
+    test: &str,
+    lab: &LabSource,
+) -> Step {
+    let files = match rule_files(repo, rules, config) {
+        Ok(files) => files,
         Err(reason) => return fail(reason),
     };
+    let mut groups = Vec::new();
+    for file in &files {
+        let document = match load(repo, file) {
+            Ok(document) => document,
+            Err(reason) => return fail(reason),
+        };
+        for mut group in document
+            .get("groups")
+            .and_then(Value::as_sequence)
+            .cloned()
+            .unwrap_or_default()
+        {
+            if let Some(group) = group.as_mapping_mut() {
+                let name = group
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned();
+                group.insert("name".into(), format!("{file}: {name}").into());
+                if let Some(rules) = group.get_mut("rules").and_then(Value::as_sequence_mut) {
+                    for rule in rules.iter_mut().filter_map(Value::as_mapping_mut) {
+                        rule.remove("annotations");
+                    }
+                }
+            }
+            groups.push(group);
+        }
+    }
+    let mut document = serde_yaml_ng::Mapping::new();
+    document.insert("groups".into(), Value::Sequence(groups));
     let test_text = match lab.file(test) {
         Ok(contents) => contents,
         Err(reason) => return Step::Done(Outcome::Skip(reason)),
     };
-    if let Some(groups) = document.get_mut("groups").and_then(Value::as_sequence_mut) {
-        for group in groups {
-            if let Some(rules) = group.get_mut("rules").and_then(Value::as_sequence_mut) {
-                for rule in rules.iter_mut().filter_map(Value::as_mapping_mut) {
-                    rule.remove("annotations");
-                }
-            }
-        }
-    }
     let prepared = ScratchDir::new().and_then(|scratch| {
         let rules_text = serde_yaml_ng::to_string(&document).map_err(std::io::Error::other)?;
         std::fs::write(scratch.path().join("rules.yml"), rules_text)?;
@@ -224,36 +267,135 @@ fn timing_test(repo: &Path, rules: &str, test: &str, lab: &LabSource) -> Step {
     }
 }
 
+/// The rule files a check reads: `file`, or every file the Prometheus config's `rule_files` patterns
+/// match (globs, relative to the config's folder; `/etc/prometheus/…`, where the compose stack mounts
+/// that folder, counts as the folder itself), as paths relative to the repository.
+fn rule_files(
+    repo: &Path,
+    file: Option<&str>,
+    config: Option<&str>,
+) -> Result<Vec<String>, String> {
+    let Some(config) = config else {
+        return Ok(file.map(str::to_owned).into_iter().collect());
+    };
+    let document = load(repo, config)?;
+    let patterns: Vec<&str> = document
+        .get("rule_files")
+        .and_then(Value::as_sequence)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    if patterns.is_empty() {
+        return Err(format!(
+            "{config} lists no rule_files, so Prometheus loads no rule"
+        ));
+    }
+    let folder = Path::new(config).parent().unwrap_or(Path::new(""));
+    let mut files = Vec::new();
+    for pattern in patterns {
+        let relative = pattern.strip_prefix("/etc/prometheus/").unwrap_or(pattern);
+        if relative.starts_with('/') {
+            continue;
+        }
+        let full = repo.join(folder).join(relative);
+        let matched = glob::glob(&full.to_string_lossy())
+            .map(|paths| paths.filter_map(Result::ok).collect::<Vec<_>>())
+            .unwrap_or_default();
+        for path in matched {
+            if let Ok(inside) = path.strip_prefix(repo) {
+                let inside = inside.to_string_lossy().replace('\\', "/");
+                if !files.contains(&inside) {
+                    files.push(inside);
+                }
+            }
+        }
+    }
+    if files.is_empty() {
+        return Err(format!(
+            "no file matches the rule_files of {config}: Prometheus loads no rule"
+        ));
+    }
+    Ok(files)
+}
+
+/// Every test file expects each of `alerts` to fire at some `eval_time`, in one of `files` at least.
+fn tests_expect(repo: &Path, files: &[String], alerts: &[String]) -> Result<(), String> {
+    let documents: Vec<Value> = files
+        .iter()
+        .map(|file| load(repo, file))
+        .collect::<Result<_, _>>()?;
+    for alert in alerts {
+        let tested = documents.iter().any(|document| {
+            document
+                .get("tests")
+                .and_then(Value::as_sequence)
+                .into_iter()
+                .flatten()
+                .filter_map(|test| test.get("alert_rule_test").and_then(Value::as_sequence))
+                .flatten()
+                .any(|case| {
+                    case.get("alertname").and_then(Value::as_str) == Some(alert.as_str())
+                        && case
+                            .get("exp_alerts")
+                            .and_then(Value::as_sequence)
+                            .is_some_and(|expected| !expected.is_empty())
+                })
+        });
+        if !tested {
+            return Err(format!(
+                "no test in {} expects {alert} to fire (an alert_rule_test with `alertname: {alert}` and its exp_alerts)",
+                files.join(", ")
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn alert_rule(
     repo: &Path,
-    file: &str,
+    (file, config): (Option<&str>, Option<&str>),
     alert: &str,
     for_: Option<&str>,
     expr_contains: Option<&str>,
     severity: Option<&str>,
 ) -> Outcome {
-    let document = match load(repo, file) {
-        Ok(document) => document,
+    let files = match rule_files(repo, file, config) {
+        Ok(files) => files,
         Err(reason) => return Outcome::Fail(reason),
     };
-    let rules: Vec<&Value> = document
-        .get("groups")
-        .and_then(Value::as_sequence)
-        .into_iter()
-        .flatten()
-        .filter_map(|group| group.get("rules").and_then(Value::as_sequence))
-        .flatten()
-        .collect();
-    let Some(rule) = rules
+    let mut documents = Vec::with_capacity(files.len());
+    for file in &files {
+        match load(repo, file) {
+            Ok(document) => documents.push((file.as_str(), document)),
+            Err(reason) => return Outcome::Fail(reason),
+        }
+    }
+    let rules: Vec<(&str, &Value)> = documents
         .iter()
-        .find(|rule| rule.get("alert").and_then(Value::as_str) == Some(alert))
+        .flat_map(|(file, document)| {
+            document
+                .get("groups")
+                .and_then(Value::as_sequence)
+                .into_iter()
+                .flatten()
+                .filter_map(|group| group.get("rules").and_then(Value::as_sequence))
+                .flatten()
+                .map(move |rule| (*file, rule))
+        })
+        .collect();
+    let Some(&(file, rule)) = rules
+        .iter()
+        .find(|(_, rule)| rule.get("alert").and_then(Value::as_str) == Some(alert))
     else {
         let names: Vec<&str> = rules
             .iter()
-            .filter_map(|rule| rule.get("alert").and_then(Value::as_str))
+            .filter_map(|(_, rule)| rule.get("alert").and_then(Value::as_str))
             .collect();
         return Outcome::Fail(format!(
-            "{file} has no alerting rule named {alert} (it has: {})",
+            "{} {} no alerting rule named {alert} (alerts found: {})",
+            files.join(", "),
+            if files.len() == 1 { "has" } else { "have" },
             if names.is_empty() {
                 "none".to_owned()
             } else {
@@ -282,16 +424,15 @@ fn alert_rule(
         .and_then(document::scalar_text)
         .unwrap_or_default();
     if let Some(part) = expr_contains {
-        let squeeze = |text: &str| {
-            text.chars()
-                .filter(|c| !c.is_whitespace())
-                .collect::<String>()
-        };
-        if !squeeze(&expr).contains(&squeeze(part)) {
-            return Outcome::Fail(format!(
-                "the expression of {alert} in {file} is `{}`, which does not contain `{part}`",
-                expr.trim()
-            ));
+        match promql::holds(&expr, part) {
+            Ok(true) => {}
+            Ok(false) => {
+                return Outcome::Fail(format!(
+                    "the expression of {alert} in {file} is `{}`, which does not hold `{part}`",
+                    expr.trim()
+                ));
+            }
+            Err(reason) => return Outcome::Fail(format!("{alert} in {file}: {reason}")),
         }
         checked.push(format!("expression has {part}"));
     }
@@ -438,6 +579,23 @@ fn is_red(colour: &str) -> bool {
     .unwrap_or(false)
 }
 
+/// A panel's query with Grafana's interval variables (`$__rate_interval`, `${__interval}`…) replaced
+/// by a duration, so it parses as PromQL.
+fn grafana_variables(expr: &str) -> String {
+    let mut text = expr.to_owned();
+    for variable in ["__rate_interval", "__interval", "__range"] {
+        for written in [
+            format!("${{{variable}}}"),
+            format!("${variable}_ms"),
+            format!("${variable}_s"),
+            format!("${variable}"),
+        ] {
+            text = text.replace(&written, "1m");
+        }
+    }
+    text
+}
+
 fn dashboard_panel(repo: &Path, path: &str, query: &str, threshold: f64) -> Outcome {
     let full = repo.join(path);
     let files: Vec<String> = if full.is_dir() {
@@ -463,7 +621,7 @@ fn dashboard_panel(repo: &Path, path: &str, query: &str, threshold: f64) -> Outc
                 .flatten();
             if !queries
                 .filter_map(|target| target.get("expr").and_then(Value::as_str))
-                .any(|expr| expr.contains(query))
+                .any(|expr| promql::holds(&grafana_variables(expr), query).unwrap_or(false))
             {
                 continue;
             }

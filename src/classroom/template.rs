@@ -121,7 +121,7 @@ concurrency:
   cancel-in-progress: true
 jobs:
   grade:
-    runs-on: ubuntu-24.04
+    runs-on: ubuntu-latest
     timeout-minutes: 20
     # The reporter writes the points into the run's check.
     permissions:

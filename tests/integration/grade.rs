@@ -52,7 +52,7 @@ fn kit_repo(path: &Path) -> PathBuf {
     path.to_path_buf()
 }
 
-fn grade(args: &[&str]) -> std::process::Output {
+pub fn grade(args: &[&str]) -> std::process::Output {
     let mut promlab = Promlab::new().args(["grade"]);
     for arg in args {
         promlab = promlab.args([*arg]);
@@ -66,7 +66,7 @@ fn grade(args: &[&str]) -> std::process::Output {
 }
 
 /// The JSON report of a repository on a lab, and the exit code.
-fn grade_json(lab: u8, repo: &Path, extra: &[&str]) -> (Option<i32>, Value) {
+pub fn grade_json(lab: u8, repo: &Path, extra: &[&str]) -> (Option<i32>, Value) {
     let lab = lab.to_string();
     let dir = repo.display().to_string();
     let mut args = vec!["--lab", &lab, "--dir", &dir, "--format", "json"];
@@ -77,7 +77,7 @@ fn grade_json(lab: u8, repo: &Path, extra: &[&str]) -> (Option<i32>, Value) {
     (output.status.code(), report)
 }
 
-fn results(report: &Value) -> Vec<(String, String, String, String)> {
+pub fn results(report: &Value) -> Vec<(String, String, String, String)> {
     report["results"]
         .as_array()
         .expect("results")
@@ -89,7 +89,7 @@ fn results(report: &Value) -> Vec<(String, String, String, String)> {
         .collect()
 }
 
-const LIVE_KINDS: [&str; 4] = [
+pub const LIVE_KINDS: [&str; 4] = [
     "target_up",
     "prom_query_nonempty",
     "am_notifications",
@@ -97,7 +97,7 @@ const LIVE_KINDS: [&str; 4] = [
 ];
 
 /// A static check skipped for want of a judge (promtool, amtool, Docker) skips the test instead.
-fn judges_missing(report: &Value) -> Option<Missing> {
+pub fn judges_missing(report: &Value) -> Option<Missing> {
     results(report)
         .into_iter()
         .find(|(_, status, _, kind)| status == "skip" && !LIVE_KINDS.contains(&kind.as_str()))

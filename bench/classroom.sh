@@ -59,7 +59,8 @@ MISTAKES = {
     6: [("anomaly-for-0", lambda r: sub(r / "prometheus/rules/forecast.yml", "for: 30s", "for: 0s"), ["anomaly-rule", "anomaly-timing", "rule-tests"]),
         ("anomaly-no-model", lambda r: sub(r / "prometheus/rules/forecast.yml", 'label_replace({__name__=~"predicted_values_.+_anomaly"}, "model", "$1", "__name__", "predicted_values_(.+)_anomaly") == 1', '\'{__name__=~"predicted_values_.+_anomaly"} == 1\''), ["anomaly-timing", "rule-tests"])],
     7: [("no-export", lambda r: (r / "exports/model_result.csv").unlink(), ["export-csv"]),
-        ("empty-report", lambda r: (r / "exports/backup-verify.txt").write_text(""), ["backup-report"])],
+        ("empty-report", lambda r: (r / "exports/backup-verify.txt").write_text(""), ["backup-report"]),
+        ("export-five-minutes", lambda r: (r / "exports/model_result.csv").write_text("".join((r / "exports/model_result.csv").read_text().splitlines(True)[:61])), ["export-csv"])],
 }
 
 def run(*args):

@@ -58,6 +58,17 @@ pub enum Check {
         query_contains: String,
         threshold: f64,
     },
+    /// A CSV export (`promlab export --format csv`, either layout) holds at least `min_samples` samples
+    /// of `metric`, over at least `min_span` (a duration) when given.
+    CsvSamples {
+        path: String,
+        metric: String,
+        min_samples: usize,
+        #[serde(default)]
+        min_span: Option<String>,
+    },
+    /// A text file has a line matching the regular expression `pattern` (a tool's report).
+    FileMatches { path: String, pattern: String },
     /// `promtool check config` accepts the Prometheus config (and the rule files it names).
     PromtoolCheckConfig { file: String },
     /// `promtool test rules` passes the student's own rule tests, and (when `alerts` names some) the
@@ -133,6 +144,8 @@ impl Check {
     pub fn kind(&self) -> &'static str {
         match self {
             Self::FileExists { .. } => "file_exists",
+            Self::CsvSamples { .. } => "csv_samples",
+            Self::FileMatches { .. } => "file_matches",
             Self::YamlPathEquals { .. } => "yaml_path_equals",
             Self::YamlPathContains { .. } => "yaml_path_contains",
             Self::DashboardPanel { .. } => "dashboard_panel",
@@ -185,7 +198,7 @@ pub struct CriteriaError {
     pub fix: String,
 }
 
-const FIX: &str = "each criterion has exactly id, title, fix, check and optionally points; a check's kind is one of file_exists, yaml_path_equals, yaml_path_contains, dashboard_panel, promtool_check_config, promtool_test_rules, rule_timing_test, amtool_check_config, alert_rule, inhibits, discord_receiver, compose_lint, no_secret, target_up, prom_query_nonempty, am_notifications, grafana_dashboard with its parameters (see labs/README.md)";
+const FIX: &str = "each criterion has exactly id, title, fix, check and optionally points; a check's kind is one of file_exists, csv_samples, file_matches, yaml_path_equals, yaml_path_contains, dashboard_panel, promtool_check_config, promtool_test_rules, rule_timing_test, amtool_check_config, alert_rule, inhibits, discord_receiver, compose_lint, no_secret, target_up, prom_query_nonempty, am_notifications, grafana_dashboard with its parameters (see labs/README.md)";
 
 impl LabCriteria {
     /// Parses a criteria file; `origin` names it in errors.

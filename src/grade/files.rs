@@ -42,6 +42,19 @@ pub(super) fn evaluate(check: &Check, repo: &Path, lab: &LabSource) -> Step {
             Ok(_) => fail(format!("{path} is a folder, not a file")),
             Err(_) => fail(format!("{path} does not exist")),
         },
+        Check::CsvSamples {
+            path,
+            metric,
+            min_samples,
+            min_span,
+        } => Step::Done(csv_samples(
+            repo,
+            path,
+            metric,
+            *min_samples,
+            min_span.as_deref(),
+        )),
+        Check::FileMatches { path, pattern } => Step::Done(file_matches(repo, path, pattern)),
         Check::YamlPathEquals { file, path, equals } => {
             match load(repo, file).and_then(|doc| lookup(&doc, path).cloned()) {
                 Ok(found) if same(&found, equals) => {
@@ -140,6 +153,131 @@ pub(super) fn evaluate(check: &Check, repo: &Path, lab: &LabSource) -> Step {
         | Check::PromQueryNonempty { .. }
         | Check::AmNotifications { .. }
         | Check::GrafanaDashboard { .. } => Step::Live,
+    }
+}
+
+/// The samples of `metric` in a CSV export: the long layout's rows whose `metric` column is it, or the
+/// wide layout's non-empty cells of its columns (`metric` or `metric{…}`); each with its timestamp.
+fn csv_samples(
+    repo: &Path,
+    path: &str,
+    metric: &str,
+    min_samples: usize,
+    min_span: Option<&str>,
+) -> Outcome {
+    let mut reader = match csv::Reader::from_path(repo.join(path)) {
+        Ok(reader) => reader,
+        Err(_) if !repo.join(path).is_file() => {
+            return Outcome::Fail(format!("{path} does not exist"));
+        }
+        Err(error) => return Outcome::Fail(format!("{path} cannot be read as CSV: {error}")),
+    };
+    let header: Vec<String> = match reader.headers() {
+        Ok(header) => header.iter().map(str::to_owned).collect(),
+        Err(error) => return Outcome::Fail(format!("{path} has no CSV header: {error}")),
+    };
+    let long = header.iter().position(|name| name == "metric");
+    let value = header.iter().position(|name| name == "value");
+    let columns: Vec<usize> = header
+        .iter()
+        .enumerate()
+        .filter(|(_, name)| {
+            name.as_str() == metric
+                || name
+                    .strip_prefix(metric)
+                    .is_some_and(|rest| rest.starts_with('{'))
+        })
+        .map(|(index, _)| index)
+        .collect();
+    if header.first().map(String::as_str) != Some("timestamp")
+        || (long.is_none() && columns.is_empty())
+    {
+        return Outcome::Fail(format!(
+            "{path} is not an export of {metric}: its header is `{}` (expected `timestamp,metric,labels,value`, or `timestamp` and {metric}'s columns)",
+            header.join(",")
+        ));
+    }
+    let mut times = Vec::new();
+    for (line, record) in reader.records().enumerate() {
+        let record = match record {
+            Ok(record) => record,
+            Err(error) => {
+                return Outcome::Fail(format!("{path}, line {}: {error}", line + 2));
+            }
+        };
+        let Some(at) = record.get(0).and_then(|text| text.parse::<f64>().ok()) else {
+            return Outcome::Fail(format!(
+                "{path}, line {}: the timestamp {:?} is not a number of seconds",
+                line + 2,
+                record.get(0).unwrap_or_default()
+            ));
+        };
+        let held = match (long, value) {
+            (Some(name), Some(value)) => usize::from(
+                record.get(name) == Some(metric)
+                    && record.get(value).is_some_and(|v| !v.is_empty()),
+            ),
+            _ => columns
+                .iter()
+                .filter(|&&column| record.get(column).is_some_and(|cell| !cell.is_empty()))
+                .count(),
+        };
+        times.extend(std::iter::repeat_n(at, held));
+    }
+    let span = match (
+        times.iter().copied().reduce(f64::min),
+        times.iter().copied().reduce(f64::max),
+    ) {
+        (Some(first), Some(last)) => last - first,
+        _ => 0.0,
+    };
+    if times.len() < min_samples {
+        return Outcome::Fail(format!(
+            "{path} holds {} samples of {metric}, fewer than {min_samples}",
+            times.len()
+        ));
+    }
+    if let Some(wanted) = min_span {
+        let Some(seconds) = document::duration(wanted) else {
+            return Outcome::Skip(format!(
+                "min_span {wanted:?} is not a duration: fix the criteria file"
+            ));
+        };
+        if span + TOLERANCE < seconds as f64 {
+            return Outcome::Fail(format!(
+                "{path} covers {span:.0} s of {metric}, less than {wanted}"
+            ));
+        }
+    }
+    Outcome::Pass(format!(
+        "{path} holds {} samples of {metric} over {span:.0} s",
+        times.len()
+    ))
+}
+
+fn file_matches(repo: &Path, path: &str, pattern: &str) -> Outcome {
+    let regex = match regex::Regex::new(pattern) {
+        Ok(regex) => regex,
+        Err(error) => {
+            return Outcome::Skip(format!(
+                "the pattern {pattern:?} is invalid ({error}): fix the criteria file"
+            ));
+        }
+    };
+    match std::fs::read_to_string(repo.join(path)) {
+        Ok(text) => match text.lines().find(|line| regex.is_match(line)) {
+            Some(line) => Outcome::Pass(format!("{path}: {}", line.trim())),
+            None => Outcome::Fail(format!(
+                "{path} has no line like `{pattern}` (it starts: {:?})",
+                text.lines()
+                    .next()
+                    .unwrap_or_default()
+                    .chars()
+                    .take(120)
+                    .collect::<String>()
+            )),
+        },
+        Err(_) => Outcome::Fail(format!("{path} does not exist or is not text")),
     }
 }
 
@@ -719,6 +857,68 @@ mod tests {
         for other in ["green", "#73BF69", "transparent", "#00f", ""] {
             assert!(!is_red(other), "{other}");
         }
+    }
+
+    #[test]
+    fn an_export_is_counted_in_either_layout_and_a_report_matched() {
+        let scratch = tempfile::tempdir().unwrap();
+        let repo = scratch.path();
+        let long: String = std::iter::once("timestamp,metric,labels,value\n".to_owned())
+            .chain(
+                (0..200)
+                    .map(|i| format!("{},model_result,\"{{job=\"\"m\"\"}}\",0.5\n", 1000 + i * 5)),
+            )
+            .chain((0..50).map(|i| format!("{},up,{{}},1\n", 1000 + i * 5)))
+            .collect();
+        std::fs::write(repo.join("long.csv"), long).unwrap();
+        let pass = csv_samples(repo, "long.csv", "model_result", 150, Some("15m"));
+        assert_eq!(
+            pass,
+            Outcome::Pass("long.csv holds 200 samples of model_result over 995 s".to_owned())
+        );
+        assert!(
+            csv_samples(repo, "long.csv", "up", 150, None)
+                .message()
+                .contains("50 samples of up, fewer than 150")
+        );
+        assert!(
+            csv_samples(repo, "long.csv", "model_result", 10, Some("1h"))
+                .message()
+                .contains("less than 1h")
+        );
+        std::fs::write(
+            repo.join("wide.csv"),
+            "timestamp,model_result{job=\"m\"},up\n0,0.1,1\n5,,1\n10,0.3,1\n",
+        )
+        .unwrap();
+        assert!(matches!(
+            csv_samples(repo, "wide.csv", "model_result", 2, None),
+            Outcome::Pass(_)
+        ));
+        std::fs::write(repo.join("two.csv"), "timestamp,value\n0,0.1\n").unwrap();
+        assert!(
+            csv_samples(repo, "two.csv", "model_result", 1, None)
+                .message()
+                .contains("is not an export of model_result")
+        );
+        assert!(
+            csv_samples(repo, "none.csv", "model_result", 1, None)
+                .message()
+                .contains("does not exist")
+        );
+        std::fs::write(
+            repo.join("v.txt"),
+            "the backup of 2026-01-12 in b/ is intact: 4 chunks, 6 series\n",
+        )
+        .unwrap();
+        assert!(matches!(
+            file_matches(repo, "v.txt", "is intact: [1-9][0-9]* chunks"),
+            Outcome::Pass(_)
+        ));
+        assert!(matches!(
+            file_matches(repo, "v.txt", "is intact: 0 chunks"),
+            Outcome::Fail(_)
+        ));
     }
 
     #[test]

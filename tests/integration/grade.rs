@@ -42,13 +42,23 @@ fn kit_repo(path: &Path) -> PathBuf {
     for item in KIT {
         copy_tree(&Path::new(ROOT).join(item), &path.join(item));
     }
+    // 20 minutes of model_result at 5 s, as `promlab export --format csv` writes it.
+    let export: String = std::iter::once("timestamp,metric,labels,value\n".to_owned())
+        .chain((0..240).map(|step| {
+            format!(
+                "{},model_result,\"{{job=\"\"model_mock\"\"}}\",0.{}\n",
+                1_700_000_000 + step * 5,
+                10 + step % 80
+            )
+        }))
+        .collect();
+    std::fs::write(path.join("exports/model_result.csv"), export)
+        .expect("the test's files and reports");
     std::fs::write(
-        path.join("exports/model_result.csv"),
-        "timestamp,value\n1700000000,0.42\n1700000005,0.57\n",
+        path.join("exports/backup-verify.txt"),
+        "the backup of 2026-01-12 in backups/ is intact: 4 chunks, 6 series, 2160 samples\n",
     )
     .expect("the test's files and reports");
-    std::fs::write(path.join("exports/backup-verify.txt"), "backup verified\n")
-        .expect("the test's files and reports");
     path.to_path_buf()
 }
 

@@ -356,6 +356,44 @@ mod tests {
     }
 
     #[test]
+    fn rules_come_from_one_file_or_a_config_and_points_default_to_one() {
+        let lab = LabCriteria::parse(GOOD, "c.yaml").unwrap();
+        assert_eq!(lab.criteria[0].points, 1);
+        let config = GOOD.replace(
+            "      file: prometheus/rules/node.yml",
+            "      config: prometheus/prometheus.yml",
+        );
+        let lab = LabCriteria::parse(&config, "c.yaml").unwrap();
+        assert!(matches!(
+            &lab.criteria[0].check,
+            Check::AlertRule {
+                file: None,
+                config: Some(_),
+                ..
+            }
+        ));
+        let both = GOOD.replace(
+            "      file: prometheus/rules/node.yml",
+            "      file: prometheus/rules/node.yml\n      config: prometheus/prometheus.yml",
+        );
+        let message = LabCriteria::parse(&both, "c.yaml").unwrap_err().to_string();
+        assert!(
+            message.contains("line 4") && message.contains("names both"),
+            "{message}"
+        );
+        let neither = GOOD.replace("      file: prometheus/rules/node.yml\n", "");
+        let message = LabCriteria::parse(&neither, "c.yaml")
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("names neither"), "{message}");
+        let points = GOOD.replace("    fix: set it\n", "    fix: set it\n    points: 5\n");
+        assert_eq!(
+            LabCriteria::parse(&points, "c.yaml").unwrap().criteria[0].points,
+            5
+        );
+    }
+
+    #[test]
     fn repeated_ids_and_bad_syntax_are_refused() {
         let repeated = GOOD.replace("id: secrets", "id: cpu-for");
         let message = LabCriteria::parse(&repeated, "c.yaml")

@@ -69,6 +69,26 @@ fn every_labs_starter_fails_its_work_and_passes_once_solved() {
     for hole in promlab::classroom::HOLES {
         let lab = hole.lab;
         let repo = starter(lab, &format!("classroom/lab{lab}"));
+        // The stack still starts: compose accepts the starter's file (promtool and amtool accept the
+        // rest: the lab's config criteria below must pass).
+        match crate::compose_stack::compose_command() {
+            Ok(compose) => {
+                let config = std::process::Command::new(compose[0])
+                    .args(&compose[1..])
+                    .args(["-f", "compose/compose.yaml", "config", "-q"])
+                    .current_dir(&repo)
+                    .output()
+                    .expect("compose runs");
+                if !config.status.success() {
+                    problems.push(format!(
+                        "lab {lab} starter: compose refuses its file: {}",
+                        stderr(&config)
+                    ));
+                }
+            }
+            // The compose part alone is skipped: the criteria below still run.
+            Err(missing) => skip(test, &missing),
+        }
         let Some(before) = statics(lab, &repo, test) else {
             return;
         };

@@ -393,3 +393,67 @@ fn a_starter_refuses_a_folder_that_is_not_empty() {
     );
     assert_eq!(std::fs::read_dir(&out).expect("a folder").count(), 1);
 }
+
+/// The gradebook: a class of an untouched starter and a solved one, one CSV row each, the solved one
+/// earning every static point and the starter none of the lab's work.
+#[test]
+fn a_class_gradebook_gives_points_per_criterion_and_the_total() {
+    let test = "a_class_gradebook_gives_points_per_criterion_and_the_total";
+    let class = scratch("classroom/gradebook");
+    let _ = std::fs::remove_dir_all(&class);
+    std::fs::create_dir_all(&class).expect("a folder");
+    for name in ["alice", "bob"] {
+        classroom(&[
+            "starter",
+            "--lab",
+            "5",
+            "--out",
+            &class.join(name).display().to_string(),
+        ]);
+    }
+    solve(5, &class.join("bob"));
+    let probe = class.join("bob");
+    if statics(5, &probe, test).is_none() {
+        return;
+    }
+    let output = crate::grade::grade(&[
+        "--lab",
+        "5",
+        "--class",
+        &class.display().to_string(),
+        "--format",
+        "csv",
+    ]);
+    let gradebook = String::from_utf8_lossy(&output.stdout).into_owned();
+    let rows: Vec<Vec<&str>> = gradebook
+        .lines()
+        .map(|line| line.split(',').collect())
+        .collect();
+    let criteria = promlab::grade::LabSource::BuiltIn(5)
+        .criteria()
+        .expect("lab 5");
+    let header: Vec<&str> = std::iter::once("student")
+        .chain(criteria.criteria.iter().map(|c| c.id.as_str()))
+        .chain(["total", "max"])
+        .collect();
+    assert_eq!(rows[0], header, "{gradebook}");
+    let static_points: u32 = criteria
+        .criteria
+        .iter()
+        .filter(|c| !c.check.is_live())
+        .map(|c| c.points)
+        .sum();
+    let all_points: u32 = criteria.criteria.iter().map(|c| c.points).sum();
+    let total = |row: &[&str]| row[row.len() - 2].parse::<u32>().expect("a total");
+    assert_eq!(rows[2][0], "bob");
+    assert_eq!(total(&rows[2]), static_points, "{gradebook}");
+    assert_eq!(rows[2][rows[2].len() - 1], all_points.to_string());
+    let work: u32 = criteria
+        .criteria
+        .iter()
+        .filter(|c| ["cpu-rule-for", "cpu-rule-timing"].contains(&c.id.as_str()))
+        .map(|c| c.points)
+        .sum();
+    assert_eq!(rows[1][0], "alice");
+    assert_eq!(total(&rows[1]), static_points - work, "{gradebook}");
+}

@@ -54,8 +54,10 @@ RUN mkdir src && echo 'fn main() {}' > src/main.rs && touch src/lib.rs \
 COPY build.rs ./
 COPY src src
 COPY templates templates
-# The labs' criteria are built into the grader.
+# The labs' criteria and guides are built into the grader and `promlab classroom`, with the
+# forecaster's config every student repository holds.
 COPY labs labs
+COPY forecaster.yaml ./
 # The git revision `promlab --version` and /metrics name (the build context has no .git): declared
 # after the dependency layer, so a new revision does not rebuild the dependencies.
 # `docker build --build-arg PROMLAB_REVISION=$(git rev-parse --short=12 HEAD) .`

@@ -2,6 +2,7 @@
 //! everything else lives in one module per domain noun.
 
 pub mod backup;
+pub mod classroom;
 pub mod cli;
 pub mod clients;
 pub mod compose;
@@ -48,6 +49,9 @@ pub enum Error {
     /// `promlab secrets` could not write the secrets.
     #[error(transparent)]
     Secrets(#[from] secrets::SecretsError),
+    /// `promlab classroom` failed.
+    #[error(transparent)]
+    Classroom(#[from] classroom::ClassroomError),
     /// `promlab grade` could not grade, or some criteria failed.
     #[error(transparent)]
     Grade(#[from] grade::GradeError),
@@ -77,10 +81,9 @@ pub enum Error {
     Runtime(#[source] std::io::Error),
 }
 
-/// Runs the command the user asked for.
-pub fn run(cli: Cli) -> Result<(), Error> {
-    logging::init(cli.log_format.into());
-    let mut runtime = match cli.command {
+/// The runtime a command runs on: several threads where the work is parallel, one where it is not.
+fn runtime_for(command: &Command) -> tokio::runtime::Builder {
+    match command {
         // Fitting runs on blocking threads while the server answers scrapes.
         Command::Forecast(_) => tokio::runtime::Builder::new_multi_thread(),
         // Answers are decoded while the next requests are in flight: every core helps.
@@ -96,6 +99,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         // The load runs on threads of its own: the runtime only waits for the end or a signal.
         | Command::Stress(_)
         | Command::Generate(_)
+        | Command::Classroom(_)
         // Grading runs the static checks on threads of its own and awaits only the live calls.
         | Command::Grade(_)
         | Command::Metrics(_)
@@ -103,8 +107,16 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         | Command::Doctor(_)
         // Reading blocks is plain file work, on a thread of its own: the runtime only watches for Ctrl-C.
         | Command::Tsdb(_) => tokio::runtime::Builder::new_current_thread(),
-    };
-    let runtime = runtime.enable_all().build().map_err(Error::Runtime)?;
+    }
+}
+
+/// Runs the command the user asked for.
+pub fn run(cli: Cli) -> Result<(), Error> {
+    logging::init(cli.log_format.into());
+    let runtime = runtime_for(&cli.command)
+        .enable_all()
+        .build()
+        .map_err(Error::Runtime)?;
     runtime.block_on(async {
         match cli.command {
             Command::Mock(args) => {
@@ -139,7 +151,11 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             Command::Probe(args) => probe::run(&args.into()).await?,
             Command::Stress(args) => stress::run(&args.into(), serve::shutdown_signal()).await?,
             Command::Generate(args) => generate::run(&args.into())?,
-            Command::Grade(args) => grade::run(&args.into()).await?,
+            Command::Classroom(args) => println!("{}", classroom::run(&args.into())?),
+            Command::Grade(args) => {
+                let selection = args.selection();
+                grade::run_selected(&args.into(), &selection).await?;
+            }
             Command::Doctor(args) => {
                 let format = args.format.into();
                 let report = doctor::examine(&args.into()).await?;

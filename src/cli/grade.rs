@@ -8,7 +8,7 @@ use clap::{Args, ValueEnum};
 use std::path::PathBuf;
 
 use crate::clients::Auth;
-use crate::grade::{Format, GradeConfig, LabSource, Stack, Target};
+use crate::grade::{Format, GradeConfig, LabSource, Selection, Stack, Target};
 use crate::redact::Secret;
 
 use super::shared::{
@@ -75,6 +75,14 @@ pub struct GradeArgs {
     #[arg(long, env = "PROMLAB_GRADE_JOBS", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub jobs: Option<u16>,
 
+    /// Grade this criterion alone (its id in the lab's criteria.yaml): one autograding test per criterion.
+    #[arg(long, env = "PROMLAB_GRADE_ONLY", value_name = "ID")]
+    pub only: Option<String>,
+
+    /// Count a skipped criterion (a judge or service that is missing) as failed: no points for what was not judged.
+    #[arg(long, env = "PROMLAB_GRADE_NO_SKIP")]
+    pub no_skip: bool,
+
     /// How long each call to the running stack may take.
     #[arg(long, env = "PROMLAB_GRADE_TIMEOUT", default_value = "5s", value_parser = parse_timeout)]
     pub timeout: Duration,
@@ -97,6 +105,19 @@ pub enum GradeFormatArg {
     Markdown,
     /// A self-contained HTML page.
     Html,
+    /// A gradebook: one row per student, the points of each criterion and the total.
+    Csv,
+}
+
+impl GradeArgs {
+    /// `--only` and `--no-skip`.
+    #[must_use]
+    pub fn selection(&self) -> Selection {
+        Selection {
+            only: self.only.clone(),
+            no_skip: self.no_skip,
+        }
+    }
 }
 
 impl From<GradeArgs> for GradeConfig {
@@ -108,6 +129,7 @@ impl From<GradeArgs> for GradeConfig {
             GradeFormatArg::Junit => Format::Junit,
             GradeFormatArg::Markdown => Format::Markdown,
             GradeFormatArg::Html => Format::Html,
+            GradeFormatArg::Csv => Format::Csv,
         };
         let grafana_auth = match (
             secret(args.grafana_token_file, args.grafana_token),

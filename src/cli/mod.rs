@@ -14,6 +14,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::logging::LogFormat;
 
+mod classroom;
 mod data;
 mod doctor;
 mod forecast;
@@ -24,6 +25,7 @@ mod servers;
 mod shared;
 mod tsdb;
 
+pub use classroom::*;
 pub use data::*;
 pub use doctor::*;
 pub use forecast::*;
@@ -99,6 +101,8 @@ pub enum Command {
     Backup(BackupArgs),
     /// Turn a day's backup back into OpenMetrics for `promtool tsdb create-blocks-from openmetrics`.
     Restore(RestoreArgs),
+    /// Classroom: starter repositories with the lab's work left to do, their solutions, GitHub Classroom templates.
+    Classroom(ClassroomArgs),
 }
 
 #[cfg(test)]

@@ -25,6 +25,9 @@ pub struct Criterion {
     pub title: String,
     /// What the student does when it fails.
     pub fix: String,
+    /// What the criterion is worth in a gradebook (`--format csv`, GitHub Classroom's `max-score`).
+    #[serde(default = "one")]
+    pub points: u32,
     pub check: Check,
 }
 
@@ -47,26 +50,54 @@ pub enum Check {
         path: String,
         contains: serde_yaml_ng::Value,
     },
-    /// A Grafana dashboard (a file, or every `*.json` of a folder) has a panel whose query contains
-    /// `query_contains`, with a red threshold at `threshold` drawn as a line.
+    /// A Grafana dashboard (a file, or every `*.json` of a folder) has a panel whose query holds the
+    /// PromQL `query_contains` (parsed; a bare metric name matches any selector of it), with a red
+    /// threshold at `threshold` drawn as a line.
     DashboardPanel {
         path: String,
         query_contains: String,
         threshold: f64,
     },
+    /// A CSV export (`promlab export --format csv`, either layout) holds at least `min_samples` samples
+    /// of `metric`, over at least `min_span` (a duration) when given.
+    CsvSamples {
+        path: String,
+        metric: String,
+        min_samples: usize,
+        #[serde(default)]
+        min_span: Option<String>,
+    },
+    /// A text file has a line matching the regular expression `pattern` (a tool's report).
+    FileMatches { path: String, pattern: String },
     /// `promtool check config` accepts the Prometheus config (and the rule files it names).
     PromtoolCheckConfig { file: String },
-    /// `promtool test rules` passes the student's own rule tests.
-    PromtoolTestRules { tests: Vec<String> },
-    /// The grader's own promtool test (a file beside the criteria) passes on the student's rule file;
-    /// annotations are not compared, so the student's wording is free.
-    RuleTimingTest { rules: String, test: String },
+    /// `promtool test rules` passes the student's own rule tests, and (when `alerts` names some) the
+    /// tests expect each of those alerts to fire at some `eval_time`: a test that tests nothing is no work.
+    PromtoolTestRules {
+        tests: Vec<String>,
+        #[serde(default)]
+        alerts: Vec<String>,
+    },
+    /// The grader's own promtool test (a file beside the criteria) passes on the student's rules:
+    /// `rules` (one file), or every rule file the Prometheus config `config` names in `rule_files`
+    /// (globs, as Prometheus reads them). Annotations are not compared, so the student's wording is free.
+    RuleTimingTest {
+        #[serde(default)]
+        rules: Option<String>,
+        #[serde(default)]
+        config: Option<String>,
+        test: String,
+    },
     /// `amtool check-config` accepts the Alertmanager config.
     AmtoolCheckConfig { file: String },
-    /// An alerting rule named `alert` exists in `file`, with the given `for`, an expression containing
-    /// `expr_contains` and the given severity, each when asked.
+    /// An alerting rule named `alert` exists in `file` (or in a rule file the Prometheus config `config`
+    /// names in `rule_files`), with the given `for`, an expression holding the PromQL `expr_contains`
+    /// (parsed, see `super::promql`) and the given severity, each when asked.
     AlertRule {
-        file: String,
+        #[serde(default)]
+        file: Option<String>,
+        #[serde(default)]
+        config: Option<String>,
         alert: String,
         #[serde(default, rename = "for")]
         for_: Option<String>,
@@ -74,6 +105,13 @@ pub enum Check {
         expr_contains: Option<String>,
         #[serde(default)]
         severity: Option<String>,
+    },
+    /// Alertmanager's inhibit rules, applied to example alerts: a firing `source` (labels) mutes each
+    /// of `targets` on the same instance, and only there.
+    Inhibits {
+        file: String,
+        source: std::collections::BTreeMap<String, String>,
+        targets: Vec<std::collections::BTreeMap<String, String>>,
     },
     /// Alertmanager routes to a receiver with a Discord integration that sends resolved messages and
     /// reads its URL from a file.
@@ -106,6 +144,8 @@ impl Check {
     pub fn kind(&self) -> &'static str {
         match self {
             Self::FileExists { .. } => "file_exists",
+            Self::CsvSamples { .. } => "csv_samples",
+            Self::FileMatches { .. } => "file_matches",
             Self::YamlPathEquals { .. } => "yaml_path_equals",
             Self::YamlPathContains { .. } => "yaml_path_contains",
             Self::DashboardPanel { .. } => "dashboard_panel",
@@ -115,12 +155,22 @@ impl Check {
             Self::AmtoolCheckConfig { .. } => "amtool_check_config",
             Self::AlertRule { .. } => "alert_rule",
             Self::DiscordReceiver { .. } => "discord_receiver",
+            Self::Inhibits { .. } => "inhibits",
             Self::ComposeLint { .. } => "compose_lint",
             Self::NoSecret {} => "no_secret",
             Self::TargetUp { .. } => "target_up",
             Self::PromQueryNonempty { .. } => "prom_query_nonempty",
             Self::AmNotifications { .. } => "am_notifications",
             Self::GrafanaDashboard { .. } => "grafana_dashboard",
+        }
+    }
+
+    /// Where the rules are looked for, when the check reads rules: `(file, config)`.
+    fn rule_source(&self) -> Option<(Option<&String>, Option<&String>)> {
+        match self {
+            Self::AlertRule { file, config, .. } => Some((file.as_ref(), config.as_ref())),
+            Self::RuleTimingTest { rules, config, .. } => Some((rules.as_ref(), config.as_ref())),
+            _ => None,
         }
     }
 
@@ -148,7 +198,7 @@ pub struct CriteriaError {
     pub fix: String,
 }
 
-const FIX: &str = "each criterion has exactly id, title, fix and check; a check's kind is one of file_exists, yaml_path_equals, yaml_path_contains, dashboard_panel, promtool_check_config, promtool_test_rules, rule_timing_test, amtool_check_config, alert_rule, discord_receiver, compose_lint, no_secret, target_up, prom_query_nonempty, am_notifications, grafana_dashboard with its parameters (see labs/README.md)";
+const FIX: &str = "each criterion has exactly id, title, fix, check and optionally points; a check's kind is one of file_exists, csv_samples, file_matches, yaml_path_equals, yaml_path_contains, dashboard_panel, promtool_check_config, promtool_test_rules, rule_timing_test, amtool_check_config, alert_rule, inhibits, discord_receiver, compose_lint, no_secret, target_up, prom_query_nonempty, am_notifications, grafana_dashboard with its parameters (see labs/README.md)";
 
 impl LabCriteria {
     /// Parses a criteria file; `origin` names it in errors.
@@ -200,6 +250,21 @@ impl LabCriteria {
                     .id
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            if let Some((file, config)) = criterion.check.rule_source()
+                && file.is_some() == config.is_some()
+            {
+                return Err(CriteriaError {
+                    origin: origin.to_owned(),
+                    line: item_lines.get(index).copied(),
+                    problem: format!(
+                        "criterion {:?} ({}) names {} of a rule file and a Prometheus config",
+                        criterion.id,
+                        criterion.check.kind(),
+                        if file.is_some() { "both" } else { "neither" }
+                    ),
+                    fix: "give exactly one: the rule file (`file:`, or `rules:` for rule_timing_test), or `config: prometheus/prometheus.yml` to search every file its rule_files names".to_owned(),
+                });
+            }
             if !valid_id || !seen.insert(criterion.id.clone()) {
                 return Err(CriteriaError {
                     origin: origin.to_owned(),
@@ -288,6 +353,44 @@ mod tests {
         let top = format!("{GOOD}extra: 1\n");
         let message = LabCriteria::parse(&top, "c.yaml").unwrap_err().to_string();
         assert!(message.contains("unknown field `extra`"), "{message}");
+    }
+
+    #[test]
+    fn rules_come_from_one_file_or_a_config_and_points_default_to_one() {
+        let lab = LabCriteria::parse(GOOD, "c.yaml").unwrap();
+        assert_eq!(lab.criteria[0].points, 1);
+        let config = GOOD.replace(
+            "      file: prometheus/rules/node.yml",
+            "      config: prometheus/prometheus.yml",
+        );
+        let lab = LabCriteria::parse(&config, "c.yaml").unwrap();
+        assert!(matches!(
+            &lab.criteria[0].check,
+            Check::AlertRule {
+                file: None,
+                config: Some(_),
+                ..
+            }
+        ));
+        let both = GOOD.replace(
+            "      file: prometheus/rules/node.yml",
+            "      file: prometheus/rules/node.yml\n      config: prometheus/prometheus.yml",
+        );
+        let message = LabCriteria::parse(&both, "c.yaml").unwrap_err().to_string();
+        assert!(
+            message.contains("line 4") && message.contains("names both"),
+            "{message}"
+        );
+        let neither = GOOD.replace("      file: prometheus/rules/node.yml\n", "");
+        let message = LabCriteria::parse(&neither, "c.yaml")
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("names neither"), "{message}");
+        let points = GOOD.replace("    fix: set it\n", "    fix: set it\n    points: 5\n");
+        assert_eq!(
+            LabCriteria::parse(&points, "c.yaml").unwrap().criteria[0].points,
+            5
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@
 pub mod criteria;
 mod document;
 mod files;
+mod inhibit;
 mod live;
 mod report;
 mod secrets;
@@ -56,7 +57,10 @@ const LABS: [BuiltInLab; 7] = [
         number: 4,
         folder: "04-alertmanager-discord",
         criteria: include_str!("../../labs/04-alertmanager-discord/criteria.yaml"),
-        files: &[],
+        files: &[(
+            "model-timing.test.yml",
+            include_str!("../../labs/04-alertmanager-discord/model-timing.test.yml"),
+        )],
     },
     BuiltInLab {
         number: 5,
@@ -71,7 +75,10 @@ const LABS: [BuiltInLab; 7] = [
         number: 6,
         folder: "06-forecasting",
         criteria: include_str!("../../labs/06-forecasting/criteria.yaml"),
-        files: &[],
+        files: &[(
+            "anomaly-timing.test.yml",
+            include_str!("../../labs/06-forecasting/anomaly-timing.test.yml"),
+        )],
     },
     BuiltInLab {
         number: 7,
@@ -175,11 +182,25 @@ pub struct CriterionResult {
     pub id: String,
     pub title: String,
     pub kind: &'static str,
+    /// What the criterion is worth; earned when it passed.
+    pub points: u32,
     #[serde(flatten)]
     pub outcome: Outcome,
     /// The fix, shown when it failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fix: Option<String>,
+}
+
+impl CriterionResult {
+    /// The points earned: all of them when it passed, none otherwise.
+    #[must_use]
+    pub fn earned(&self) -> u32 {
+        if matches!(self.outcome, Outcome::Pass(_)) {
+            self.points
+        } else {
+            0
+        }
+    }
 }
 
 /// One repository graded on one lab.
@@ -239,12 +260,24 @@ pub struct GradeConfig {
     pub colour: bool,
 }
 
+/// Which criteria are graded, and how a skip counts: `--only` and `--no-skip`.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    /// Grade this criterion alone (its id): one autograding test per criterion.
+    pub only: Option<String>,
+    /// A skipped criterion counts as failed (autograding: no points for what could not be judged).
+    pub no_skip: bool,
+}
+
 /// Why grading could not be done (or, for [`GradeError::Failed`], why it did not pass).
 #[derive(Debug, thiserror::Error)]
 pub enum GradeError {
     /// The criteria file is invalid.
     #[error(transparent)]
     Criteria(#[from] CriteriaError),
+    /// `--only` names no criterion of the lab.
+    #[error("lab {lab} has no criterion {id:?}: choose one of {known}")]
+    UnknownCriterion { lab: u8, id: String, known: String },
     /// No lab with this number.
     #[error("there is no lab {lab}: choose --lab 1 to 7")]
     UnknownLab { lab: u8 },
@@ -337,6 +370,7 @@ pub async fn grade(
                 id: criterion.id.clone(),
                 title: criterion.title.clone(),
                 kind: criterion.check.kind(),
+                points: criterion.points,
                 fix: matches!(outcome, Outcome::Fail(_)).then(|| criterion.fix.trim().to_owned()),
                 outcome,
             });
@@ -350,6 +384,20 @@ pub async fn grade(
         });
     }
     reports
+}
+
+/// `--no-skip`: each skipped criterion becomes a failure that says why it was not judged.
+fn no_skip(reports: &mut [Report]) {
+    for result in reports
+        .iter_mut()
+        .flat_map(|report| report.results.iter_mut())
+    {
+        if let Outcome::Skip(reason) = &result.outcome {
+            result.outcome = Outcome::Fail(format!(
+                "not judged ({reason}); --no-skip counts that as failed"
+            ));
+        }
+    }
 }
 
 /// A tool's output cut to its first lines, on one line each joined by ` | `.
@@ -409,7 +457,23 @@ fn class_repos(class: &Path) -> Result<Vec<PathBuf>, GradeError> {
 
 /// Runs `promlab grade`: prints (or writes) the report, and fails when any criterion failed.
 pub async fn run(config: &GradeConfig) -> Result<(), GradeError> {
-    let criteria = config.lab.criteria()?;
+    run_selected(config, &Selection::default()).await
+}
+
+/// Runs `promlab grade` on the criteria `selection` keeps.
+pub async fn run_selected(config: &GradeConfig, selection: &Selection) -> Result<(), GradeError> {
+    let mut criteria = config.lab.criteria()?;
+    if let Some(id) = &selection.only {
+        let known: Vec<String> = criteria.criteria.iter().map(|c| c.id.clone()).collect();
+        criteria.criteria.retain(|criterion| &criterion.id == id);
+        if criteria.criteria.is_empty() {
+            return Err(GradeError::UnknownCriterion {
+                lab: criteria.lab,
+                id: id.clone(),
+                known: known.join(", "),
+            });
+        }
+    }
     let started = Instant::now();
     let jobs = config.jobs.max(1);
     let (text, failed, total, students) = match &config.target {
@@ -420,7 +484,7 @@ pub async fn run(config: &GradeConfig) -> Result<(), GradeError> {
                     source: std::io::Error::new(std::io::ErrorKind::NotFound, "not a folder"),
                 });
             }
-            let reports = grade(
+            let mut reports = grade(
                 &config.lab,
                 &criteria,
                 std::slice::from_ref(repo),
@@ -428,6 +492,9 @@ pub async fn run(config: &GradeConfig) -> Result<(), GradeError> {
                 jobs,
             )
             .await;
+            if selection.no_skip {
+                no_skip(&mut reports);
+            }
             let report = &reports[0];
             (
                 report::render_one(report, config.format, config.colour),
@@ -444,7 +511,10 @@ pub async fn run(config: &GradeConfig) -> Result<(), GradeError> {
                 return Err(GradeError::LiveClass);
             }
             let repos = class_repos(class)?;
-            let students = grade(&config.lab, &criteria, &repos, &config.stack, jobs).await;
+            let mut students = grade(&config.lab, &criteria, &repos, &config.stack, jobs).await;
+            if selection.no_skip {
+                no_skip(&mut students);
+            }
             if let Some(folder) = &config.reports {
                 std::fs::create_dir_all(folder).map_err(|source| FsError::new(folder, source))?;
                 for student in &students {

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use askama::Template;
 
-use super::{ClassReport, Outcome, Report};
+use super::{ClassReport, CriterionResult, Outcome, Report};
 
 /// A report format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,6 +17,8 @@ pub enum Format {
     Junit,
     Markdown,
     Html,
+    /// A gradebook: one row per student, the points of each criterion and the total.
+    Csv,
 }
 
 impl Format {
@@ -29,6 +31,7 @@ impl Format {
             Self::Junit => "xml",
             Self::Markdown => "md",
             Self::Html => "html",
+            Self::Csv => "csv",
         }
     }
 }
@@ -48,6 +51,14 @@ pub(super) fn render_one(report: &Report, format: Format, colour: bool) -> Strin
             std::slice::from_ref(report),
             false,
         ),
+        Format::Csv => gradebook(
+            &report
+                .results
+                .iter()
+                .map(|result| result.id.clone())
+                .collect::<Vec<_>>(),
+            std::slice::from_ref(report),
+        ),
     }
 }
 
@@ -66,7 +77,41 @@ pub(super) fn render_class(class: &ClassReport, format: Format, colour: bool) ->
             &class.students,
             true,
         ),
+        Format::Csv => gradebook(&class.criteria, &class.students),
     }
+}
+
+/// `student,<criterion>…,total,max`: the points each student earned per criterion (a criterion's
+/// points when it passed, else 0), their sum, and the most there was to earn. Quoted by the csv crate
+/// where a name needs it.
+fn gradebook(criteria: &[String], students: &[Report]) -> String {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let mut header = vec!["student".to_owned()];
+    header.extend(criteria.iter().cloned());
+    header.extend(["total".to_owned(), "max".to_owned()]);
+    let mut rows = vec![header];
+    for student in students {
+        let mut row = vec![student.student.clone()];
+        let (mut total, mut max) = (0, 0);
+        for id in criteria {
+            let result = student.results.iter().find(|result| &result.id == id);
+            let earned = result.map_or(0, CriterionResult::earned);
+            total += earned;
+            max += result.map_or(0, |result| result.points);
+            row.push(earned.to_string());
+        }
+        row.extend([total.to_string(), max.to_string()]);
+        rows.push(row);
+    }
+    for row in rows {
+        // Writing into memory cannot fail.
+        let _ = writer.write_record(&row);
+    }
+    writer
+        .into_inner()
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .unwrap_or_default()
 }
 
 fn json(value: &impl serde::Serialize) -> String {
@@ -387,7 +432,6 @@ fn html(lab: u8, lab_title: &str, criteria: &[String], students: &[Report], clas
 
 #[cfg(test)]
 mod tests {
-    use super::super::CriterionResult;
     use super::*;
 
     fn report(student: &str) -> Report {
@@ -395,6 +439,7 @@ mod tests {
             id: id.to_owned(),
             title: format!("the {id} <check>"),
             kind: "alert_rule",
+            points: 2,
             outcome,
             fix: fix.map(str::to_owned),
         };
@@ -483,5 +528,10 @@ mod tests {
         assert_eq!(json["students"][1]["results"][1]["status"], "fail");
         let junit = render_class(&class, Format::Junit, false);
         assert_eq!(junit.matches("<testsuite ").count(), 2);
+        let csv = render_class(&class, Format::Csv, false);
+        assert_eq!(
+            csv,
+            "student,a,b,c,total,max\nalice,2,0,0,2,6\nbob,2,0,0,2,6\n"
+        );
     }
 }

@@ -22,7 +22,7 @@ const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 const TEST: &str = "the_compose_stack_comes_up_healthy_alerts_and_keeps_its_data";
 
 /// `docker compose` (v2) or Debian's `docker-compose` (1.29).
-fn compose_command() -> Result<Vec<&'static str>, Missing> {
+pub fn compose_command() -> Result<Vec<&'static str>, Missing> {
     let works = |program: &str, args: &[&str]| {
         Command::new(program)
             .args(args)

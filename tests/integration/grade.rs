@@ -42,17 +42,27 @@ fn kit_repo(path: &Path) -> PathBuf {
     for item in KIT {
         copy_tree(&Path::new(ROOT).join(item), &path.join(item));
     }
+    // 20 minutes of model_result at 5 s, as `promlab export --format csv` writes it.
+    let export: String = std::iter::once("timestamp,metric,labels,value\n".to_owned())
+        .chain((0..240).map(|step| {
+            format!(
+                "{},model_result,\"{{job=\"\"model_mock\"\"}}\",0.{}\n",
+                1_700_000_000 + step * 5,
+                10 + step % 80
+            )
+        }))
+        .collect();
+    std::fs::write(path.join("exports/model_result.csv"), export)
+        .expect("the test's files and reports");
     std::fs::write(
-        path.join("exports/model_result.csv"),
-        "timestamp,value\n1700000000,0.42\n1700000005,0.57\n",
+        path.join("exports/backup-verify.txt"),
+        "the backup of 2026-01-12 in backups/ is intact: 4 chunks, 6 series, 2160 samples\n",
     )
     .expect("the test's files and reports");
-    std::fs::write(path.join("exports/backup-verify.txt"), "backup verified\n")
-        .expect("the test's files and reports");
     path.to_path_buf()
 }
 
-fn grade(args: &[&str]) -> std::process::Output {
+pub fn grade(args: &[&str]) -> std::process::Output {
     let mut promlab = Promlab::new().args(["grade"]);
     for arg in args {
         promlab = promlab.args([*arg]);
@@ -66,7 +76,7 @@ fn grade(args: &[&str]) -> std::process::Output {
 }
 
 /// The JSON report of a repository on a lab, and the exit code.
-fn grade_json(lab: u8, repo: &Path, extra: &[&str]) -> (Option<i32>, Value) {
+pub fn grade_json(lab: u8, repo: &Path, extra: &[&str]) -> (Option<i32>, Value) {
     let lab = lab.to_string();
     let dir = repo.display().to_string();
     let mut args = vec!["--lab", &lab, "--dir", &dir, "--format", "json"];
@@ -77,7 +87,7 @@ fn grade_json(lab: u8, repo: &Path, extra: &[&str]) -> (Option<i32>, Value) {
     (output.status.code(), report)
 }
 
-fn results(report: &Value) -> Vec<(String, String, String, String)> {
+pub fn results(report: &Value) -> Vec<(String, String, String, String)> {
     report["results"]
         .as_array()
         .expect("results")
@@ -89,7 +99,7 @@ fn results(report: &Value) -> Vec<(String, String, String, String)> {
         .collect()
 }
 
-const LIVE_KINDS: [&str; 4] = [
+pub const LIVE_KINDS: [&str; 4] = [
     "target_up",
     "prom_query_nonempty",
     "am_notifications",
@@ -97,7 +107,7 @@ const LIVE_KINDS: [&str; 4] = [
 ];
 
 /// A static check skipped for want of a judge (promtool, amtool, Docker) skips the test instead.
-fn judges_missing(report: &Value) -> Option<Missing> {
+pub fn judges_missing(report: &Value) -> Option<Missing> {
     results(report)
         .into_iter()
         .find(|(_, status, _, kind)| status == "skip" && !LIVE_KINDS.contains(&kind.as_str()))

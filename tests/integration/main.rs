@@ -11,6 +11,7 @@ mod support;
 
 mod alerting;
 mod arima;
+mod classroom;
 mod cli;
 mod compose_stack;
 mod dashboards;

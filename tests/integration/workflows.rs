@@ -188,3 +188,44 @@ fn dist_plans_every_release_artefact_from_the_committed_workflow() {
         assert!(artifacts.contains(&name), "{name} in {artifacts:?}");
     }
 }
+
+/// The GitHub Classroom workflow `promlab classroom template` writes passes both linters too, and
+/// grades every static criterion of the labs it covers.
+#[test]
+fn the_classroom_templates_workflow_passes_actionlint_and_zizmor() {
+    let test = "the_classroom_templates_workflow_passes_actionlint_and_zizmor";
+    let out = crate::support::fs::scratch("workflows/classroom-template");
+    let _ = std::fs::remove_dir_all(&out);
+    let written = crate::support::binary::Promlab::new()
+        .args(["classroom", "template", "--labs", "1-7", "--out"])
+        .args_slice(&[&out.display().to_string()])
+        .output();
+    assert!(
+        written.status.success(),
+        "{}",
+        crate::support::binary::stderr(&written)
+    );
+    let workflow = out.join(".github/workflows/classroom.yml");
+    let written_workflow = std::fs::read_to_string(&workflow).expect("the template's workflow");
+    assert_eq!(
+        written_workflow
+            .matches("autograding-command-grader@")
+            .count(),
+        (1..=7)
+            .map(|lab| {
+                promlab::grade::LabSource::BuiltIn(lab)
+                    .criteria()
+                    .expect("built-in criteria")
+                    .criteria
+                    .iter()
+                    .filter(|criterion| !criterion.check.is_live())
+                    .count()
+            })
+            .sum::<usize>()
+    );
+    let files = [workflow];
+    let linted = require!(test, actionlint(&files));
+    assert!(linted.status.success(), "actionlint: {}", printed(&linted));
+    let audited = require!(test, zizmor(&files));
+    assert!(audited.status.success(), "zizmor: {}", printed(&audited));
+}

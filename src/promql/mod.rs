@@ -2,6 +2,13 @@
 //! classroom's per-namespace rules and `grade --kubernetes`. Parsed by `promql-parser` (Prometheus'
 //! grammar), never edited as text: `sum by (namespace) (x)`, `label_replace(…, "x{}", …)` and
 //! subqueries all hold text that looks like a selector and is not one.
+//!
+//! One home for PromQL as a syntax tree: [`with_label`] (scoping, here) and [`holds`] (the grader's
+//! comparison, in `compare`).
+
+mod compare;
+
+pub use compare::holds;
 
 use promql_parser::label::{MatchOp, Matcher, Matchers};
 use promql_parser::parser::{self, Expr, VectorSelector};

@@ -5,6 +5,7 @@
 
 pub mod criteria;
 mod document;
+pub mod evidence;
 mod files;
 mod live;
 mod report;
@@ -237,6 +238,12 @@ pub struct GradeConfig {
     pub jobs: usize,
     /// Colour the text report (standard output is a terminal, `NO_COLOR` unset).
     pub colour: bool,
+    /// One repository with a stack: also save the evidence of its live criteria here.
+    pub record: Option<PathBuf>,
+    /// The webhook sink whose messages the evidence keeps.
+    pub sink: Option<String>,
+    /// A class: the assignment's window its evidence must fall in.
+    pub window: evidence::Window,
 }
 
 /// Why grading could not be done (or, for [`GradeError::Failed`], why it did not pass).
@@ -262,9 +269,12 @@ pub enum GradeError {
     EmptyClass { path: String },
     /// Live URLs with a class: one stack cannot be every student's.
     #[error(
-        "live checks grade one running stack: drop --class, or drop --prometheus-url/--alertmanager-url/--grafana-url to grade the class's files"
+        "live checks grade one running stack: drop --class, or drop --prometheus-url/--alertmanager-url/--grafana-url (and --record) to grade the class's files and each repository's evidence/lab-N.json"
     )]
     LiveClass,
+    /// Evidence could not be recorded.
+    #[error(transparent)]
+    Record(#[from] evidence::RecordError),
     /// A report (or the folder of the class's reports) could not be written.
     #[error(transparent)]
     Write(#[from] FsError),
@@ -277,13 +287,21 @@ pub enum GradeError {
     },
 }
 
-/// Grades `repos` on `lab`: static checks for each, the upstream tools run together, then (for a
-/// single repository) the live checks against `stack`.
+/// Where the live criteria are judged: the running stack, or each repository's evidence file.
+#[derive(Debug, Clone, Copy)]
+pub enum Live<'a> {
+    Stack(&'a Stack),
+    /// `evidence/lab-N.json` in each repository, recorded inside this window.
+    Evidence(evidence::Window),
+}
+
+/// Grades `repos` on `lab`: static checks for each, the upstream tools run together, then the live
+/// checks against the stack or from each repository's evidence.
 pub async fn grade(
     lab: &LabSource,
     criteria: &LabCriteria,
     repos: &[PathBuf],
-    stack: &Stack,
+    live_source: Live<'_>,
     jobs: usize,
 ) -> Vec<Report> {
     let started = Instant::now();
@@ -328,16 +346,33 @@ pub async fn grade(
     for (repo, row) in repos.iter().zip(outcomes) {
         let live_started = Instant::now();
         let mut results = Vec::with_capacity(row.len());
+        let mut judged = match live_source {
+            Live::Evidence(window) => evidence::judge(repo, criteria, window),
+            Live::Stack(_) => std::collections::BTreeMap::new(),
+        };
         for (criterion, outcome) in criteria.criteria.iter().zip(row) {
-            let outcome = match outcome {
-                Some(outcome) => outcome,
-                None => live::evaluate(&criterion.check, stack).await,
+            let (outcome, fix) = match (outcome, live_source) {
+                (Some(outcome), _) => (outcome, None),
+                (None, Live::Stack(stack)) => (live::evaluate(&criterion.check, stack).await, None),
+                (None, Live::Evidence(_)) => judged.remove(&criterion.id).map_or_else(
+                    || {
+                        (
+                            Outcome::Skip(format!(
+                                "{} is not a live check",
+                                criterion.check.kind()
+                            )),
+                            None,
+                        )
+                    },
+                    |judged| (judged.outcome, judged.fix),
+                ),
             };
             results.push(CriterionResult {
                 id: criterion.id.clone(),
                 title: criterion.title.clone(),
                 kind: criterion.check.kind(),
-                fix: matches!(outcome, Outcome::Fail(_)).then(|| criterion.fix.trim().to_owned()),
+                fix: matches!(outcome, Outcome::Fail(_))
+                    .then(|| fix.unwrap_or_else(|| criterion.fix.trim().to_owned())),
                 outcome,
             });
         }
@@ -424,11 +459,23 @@ pub async fn run(config: &GradeConfig) -> Result<(), GradeError> {
                 &config.lab,
                 &criteria,
                 std::slice::from_ref(repo),
-                &config.stack,
+                Live::Stack(&config.stack),
                 jobs,
             )
             .await;
             let report = &reports[0];
+            if let Some(path) = &config.record {
+                let recorded = evidence::record(
+                    repo,
+                    &criteria,
+                    report,
+                    &config.stack,
+                    config.sink.as_deref(),
+                )
+                .await?;
+                evidence::write(&recorded, path)?;
+                tracing::info!(path = %path.display(), "evidence recorded");
+            }
             (
                 report::render_one(report, config.format, config.colour),
                 report.count("FAIL"),
@@ -440,11 +487,19 @@ pub async fn run(config: &GradeConfig) -> Result<(), GradeError> {
             if config.stack.prometheus.is_some()
                 || config.stack.alertmanager.is_some()
                 || config.stack.grafana.is_some()
+                || config.record.is_some()
             {
                 return Err(GradeError::LiveClass);
             }
             let repos = class_repos(class)?;
-            let students = grade(&config.lab, &criteria, &repos, &config.stack, jobs).await;
+            let students = grade(
+                &config.lab,
+                &criteria,
+                &repos,
+                Live::Evidence(config.window),
+                jobs,
+            )
+            .await;
             if let Some(folder) = &config.reports {
                 std::fs::create_dir_all(folder).map_err(|source| FsError::new(folder, source))?;
                 for student in &students {

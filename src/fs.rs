@@ -292,6 +292,19 @@ fn sync_folder(folder: &Path) -> io::Result<()> {
     }
 }
 
+/// The SHA-256 of `bytes`, in hex: what backups and evidence files record of the files they vouch for.
+#[must_use]
+pub fn sha256(bytes: &[u8]) -> String {
+    use sha2::{Digest as _, Sha256};
+    Sha256::digest(bytes)
+        .iter()
+        .fold(String::with_capacity(64), |mut hex, byte| {
+            use std::fmt::Write as _;
+            let _ = write!(hex, "{byte:02x}");
+            hex
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

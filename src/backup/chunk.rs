@@ -6,7 +6,6 @@
 use std::io::{BufRead as _, Write as _};
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest as _, Sha256};
 
 use crate::series::{Labels, Series, parse_value, value_text};
 
@@ -60,16 +59,7 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Vec<Series>, String> {
     Ok(series)
 }
 
-/// The SHA-256 of `bytes`, in hex.
-pub(super) fn sha256(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .fold(String::with_capacity(64), |mut hex, byte| {
-            use std::fmt::Write as _;
-            let _ = write!(hex, "{byte:02x}");
-            hex
-        })
-}
+pub(super) use crate::fs::sha256;
 
 #[cfg(test)]
 mod tests {

@@ -8,8 +8,10 @@ use clap::{Args, ValueEnum};
 use std::path::PathBuf;
 
 use crate::clients::Auth;
+use crate::grade::evidence::Window;
 use crate::grade::{Format, GradeConfig, LabSource, Selection, Stack, Target};
 use crate::redact::Secret;
+use crate::time::parse_time;
 
 use super::shared::{
     FromEnvOnly, GrafanaLoginArgs, StackUrlArgs, lab_dir, parse_timeout, read_secret_file, secret,
@@ -25,7 +27,7 @@ pub struct GradeArgs {
     #[arg(long, env = "PROMLAB_DIR", conflicts_with = "class")]
     pub dir: Option<PathBuf>,
 
-    /// Batch mode: a folder whose every subfolder is a student's repository (static checks only).
+    /// Batch mode: a folder whose every subfolder is a student's repository (live criteria judged from each one's evidence/lab-N.json).
     #[arg(long, env = "PROMLAB_GRADE_CLASS")]
     pub class: Option<PathBuf>,
 
@@ -82,6 +84,32 @@ pub struct GradeArgs {
     /// Count a skipped criterion (a judge or service that is missing) as failed: no points for what was not judged.
     #[arg(long, env = "PROMLAB_GRADE_NO_SKIP")]
     pub no_skip: bool,
+
+    /// Save each live criterion's outcome and the data behind it to this file (e.g. evidence/lab-5.json), for grading in batch.
+    #[arg(
+        long,
+        env = "PROMLAB_GRADE_RECORD",
+        value_name = "FILE",
+        conflicts_with_all = ["class", "only"]
+    )]
+    pub record: Option<PathBuf>,
+
+    /// With --record: the webhook sink whose received messages the evidence keeps (tokens hidden).
+    #[arg(
+        long,
+        env = "PROMLAB_GRADE_SINK_URL",
+        value_name = "URL",
+        requires = "record"
+    )]
+    pub sink_url: Option<String>,
+
+    /// With --class: evidence recorded before this time is stale (RFC 3339, unix seconds or now-DURATION).
+    #[arg(long, env = "PROMLAB_GRADE_SINCE", value_parser = parse_time, requires = "class")]
+    pub since: Option<i64>,
+
+    /// With --class: evidence recorded after this time is stale (RFC 3339, unix seconds or now-DURATION).
+    #[arg(long, env = "PROMLAB_GRADE_UNTIL", value_parser = parse_time, requires = "class")]
+    pub until: Option<i64>,
 
     /// How long each call to the running stack may take.
     #[arg(long, env = "PROMLAB_GRADE_TIMEOUT", default_value = "5s", value_parser = parse_timeout)]
@@ -166,6 +194,12 @@ impl From<GradeArgs> for GradeConfig {
                 && std::env::var_os("NO_COLOR").is_none(),
             output: args.output,
             reports: args.reports,
+            record: args.record,
+            sink: args.sink_url,
+            window: Window {
+                since: args.since,
+                until: args.until,
+            },
             jobs: args.jobs.map_or(cores * 2, usize::from),
         }
     }

@@ -70,6 +70,17 @@ impl Notifications {
         total(&self.failed, integration)
     }
 
+    /// Every integration Alertmanager counts notifications for, sorted.
+    #[must_use]
+    pub fn integrations(&self) -> Vec<String> {
+        let names: std::collections::BTreeSet<&str> = self
+            .sent
+            .iter()
+            .filter_map(|sample| sample.label("integration"))
+            .collect();
+        names.into_iter().map(str::to_owned).collect()
+    }
+
     /// Each integration with failed notifications, and its `(reason, count)` pairs that are not zero.
     #[must_use]
     pub fn failures(&self) -> BTreeMap<String, Vec<(String, f64)>> {

@@ -5,6 +5,7 @@
 pub mod alertmanager;
 pub mod grafana;
 pub mod prometheus;
+pub mod sink;
 
 use std::fmt;
 use std::time::Duration;
@@ -12,6 +13,7 @@ use std::time::Duration;
 pub use alertmanager::Alertmanager;
 pub use grafana::Grafana;
 pub use prometheus::Prometheus;
+pub use sink::Sink;
 
 use crate::redact::{self, Secret};
 
@@ -27,6 +29,8 @@ pub enum Server {
     Prometheus,
     Alertmanager,
     Grafana,
+    /// `promlab webhook-sink`, the local Discord.
+    Sink,
 }
 
 impl Server {
@@ -36,6 +40,7 @@ impl Server {
             Self::Prometheus => "http://127.0.0.1:9090",
             Self::Alertmanager => "http://127.0.0.1:9093",
             Self::Grafana => "http://127.0.0.1:3000",
+            Self::Sink => "http://127.0.0.1:8080",
         }
     }
 
@@ -57,6 +62,7 @@ impl fmt::Display for Server {
             Self::Prometheus => "Prometheus",
             Self::Alertmanager => "Alertmanager",
             Self::Grafana => "Grafana",
+            Self::Sink => "the webhook sink",
         })
     }
 }

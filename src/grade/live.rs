@@ -11,6 +11,7 @@ use super::Outcome;
 use super::criteria::Check;
 use crate::clients::{Alertmanager, Auth, Grafana, Prometheus};
 use crate::redact;
+use crate::series::Sample;
 
 /// The running stack's URLs. Its `Debug` hides their user info and the Grafana login.
 #[derive(Clone)]
@@ -48,11 +49,7 @@ pub(super) async fn evaluate(check: &Check, stack: &Stack) -> Outcome {
         Check::PromQueryNonempty { query } => match (prometheus(stack), scoped(stack, query)) {
             (Err(outcome), _) | (_, Err(outcome)) => outcome,
             (Ok(client), Ok(query)) => match client.query(&query).await {
-                Ok(samples) if samples.is_empty() => Outcome::Fail(format!(
-                    "`{query}` returns nothing in Prometheus at {}",
-                    client.url()
-                )),
-                Ok(samples) => Outcome::Pass(format!("`{query}` returns {} series", samples.len())),
+                Ok(samples) => judge_nonempty(&query, samples.len(), client.url()),
                 Err(error) => Outcome::Fail(error.to_string()),
             },
         },
@@ -93,11 +90,26 @@ fn scoped(stack: &Stack, query: &str) -> Result<String, Outcome> {
     }
 }
 
+/// A query's verdict from how many series it returned; `source` names where they came from.
+pub(super) fn judge_nonempty(query: &str, series: usize, source: &str) -> Outcome {
+    if series == 0 {
+        Outcome::Fail(format!(
+            "`{query}` returns nothing in Prometheus at {source}"
+        ))
+    } else {
+        Outcome::Pass(format!("`{query}` returns {series} series"))
+    }
+}
+
 async fn target_up(client: &Prometheus, up: &str, jobs: &[String]) -> Outcome {
-    let samples = match client.query(up).await {
-        Ok(samples) => samples,
-        Err(error) => return Outcome::Fail(error.to_string()),
-    };
+    match client.query(up).await {
+        Ok(samples) => judge_up(&samples, jobs),
+        Err(error) => Outcome::Fail(error.to_string()),
+    }
+}
+
+/// The verdict on `jobs` from the samples of `up`: every job has a target, every target is up.
+pub(super) fn judge_up(samples: &[Sample], jobs: &[String]) -> Outcome {
     let mut problems = Vec::new();
     let mut up = 0;
     for job in jobs {
@@ -133,14 +145,27 @@ async fn notifications(url: &str, timeout: Duration, integration: &str, min_sent
         Ok(notifications) => notifications,
         Err(error) => return Outcome::Fail(error.to_string()),
     };
-    let (sent, failed) = (
+    judge_notifications(
+        client.url(),
+        integration,
         notifications.sent(integration),
         notifications.failed(integration),
-    );
+        min_sent,
+    )
+}
+
+/// The verdict on `integration` from Alertmanager's counters (`None`: no such integration); `source`
+/// names the Alertmanager.
+pub(super) fn judge_notifications(
+    source: &str,
+    integration: &str,
+    sent: Option<f64>,
+    failed: Option<f64>,
+    min_sent: u32,
+) -> Outcome {
     match (sent, failed) {
         (None, _) => Outcome::Fail(format!(
-            "Alertmanager at {} has no {integration} integration (alertmanager_notifications_total has no integration=\"{integration}\")",
-            client.url()
+            "Alertmanager at {source} has no {integration} integration (alertmanager_notifications_total has no integration=\"{integration}\")"
         )),
         (Some(_), Some(failed)) if failed > 0.0 => Outcome::Fail(format!(
             "Alertmanager failed {failed} {integration} notifications (alertmanager_notifications_failed_total): see `docker compose logs alertmanager`"
@@ -159,16 +184,19 @@ async fn grafana_dashboard(url: &str, stack: &Stack, uid: &str) -> Outcome {
         Ok(client) => client,
         Err(error) => return Outcome::Fail(error.to_string()),
     };
-    let uids = match client.dashboard_uids().await {
-        Ok(uids) => uids,
-        Err(error) => return Outcome::Fail(error.to_string()),
-    };
+    match client.dashboard_uids().await {
+        Ok(uids) => judge_dashboards(client.url(), &uids, uid),
+        Err(error) => Outcome::Fail(error.to_string()),
+    }
+}
+
+/// The verdict on the dashboard `uid` from the uids Grafana (at `source`) listed.
+pub(super) fn judge_dashboards(source: &str, uids: &[String], uid: &str) -> Outcome {
     if uids.iter().any(|found| found == uid) {
         Outcome::Pass(format!("Grafana has the dashboard {uid}"))
     } else {
         Outcome::Fail(format!(
-            "Grafana at {} has no dashboard with uid {uid} (it has: {})",
-            client.url(),
+            "Grafana at {source} has no dashboard with uid {uid} (it has: {})",
             if uids.is_empty() {
                 "none".to_owned()
             } else {
@@ -215,6 +243,9 @@ mod tests {
                 reports: None,
                 jobs: 1,
                 colour: false,
+                record: None,
+                sink: None,
+                window: crate::grade::evidence::Window::default(),
             };
             let debug = format!("{config:?}");
             for secret in ["glsa_t0ken", "s3cret", "pr0m-pass", "am-pass", "gr4f-pass"] {

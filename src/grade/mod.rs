@@ -5,6 +5,7 @@
 
 pub mod criteria;
 mod document;
+pub mod evidence;
 mod files;
 mod inhibit;
 mod live;
@@ -258,6 +259,12 @@ pub struct GradeConfig {
     pub jobs: usize,
     /// Colour the text report (standard output is a terminal, `NO_COLOR` unset).
     pub colour: bool,
+    /// One repository with a stack: also save the evidence of its live criteria here.
+    pub record: Option<PathBuf>,
+    /// The webhook sink whose messages the evidence keeps.
+    pub sink: Option<String>,
+    /// A class: the assignment's window its evidence must fall in.
+    pub window: evidence::Window,
 }
 
 /// Which criteria are graded, and how a skip counts: `--only` and `--no-skip`.
@@ -295,9 +302,12 @@ pub enum GradeError {
     EmptyClass { path: String },
     /// Live URLs with a class: one stack cannot be every student's.
     #[error(
-        "live checks grade one running stack: drop --class, or drop --prometheus-url/--alertmanager-url/--grafana-url to grade the class's files"
+        "live checks grade one running stack: drop --class, or drop --prometheus-url/--alertmanager-url/--grafana-url (and --record) to grade the class's files and each repository's evidence/lab-N.json"
     )]
     LiveClass,
+    /// Evidence could not be recorded.
+    #[error(transparent)]
+    Record(#[from] evidence::RecordError),
     /// A report (or the folder of the class's reports) could not be written.
     #[error(transparent)]
     Write(#[from] FsError),
@@ -310,13 +320,21 @@ pub enum GradeError {
     },
 }
 
-/// Grades `repos` on `lab`: static checks for each, the upstream tools run together, then (for a
-/// single repository) the live checks against `stack`.
+/// Where the live criteria are judged: the running stack, or each repository's evidence file.
+#[derive(Debug, Clone, Copy)]
+pub enum Live<'a> {
+    Stack(&'a Stack),
+    /// `evidence/lab-N.json` in each repository, recorded inside this window.
+    Evidence(evidence::Window),
+}
+
+/// Grades `repos` on `lab`: static checks for each, the upstream tools run together, then the live
+/// checks against the stack or from each repository's evidence.
 pub async fn grade(
     lab: &LabSource,
     criteria: &LabCriteria,
     repos: &[PathBuf],
-    stack: &Stack,
+    live_source: Live<'_>,
     jobs: usize,
 ) -> Vec<Report> {
     let started = Instant::now();
@@ -361,17 +379,34 @@ pub async fn grade(
     for (repo, row) in repos.iter().zip(outcomes) {
         let live_started = Instant::now();
         let mut results = Vec::with_capacity(row.len());
+        let mut judged = match live_source {
+            Live::Evidence(window) => evidence::judge(repo, criteria, window),
+            Live::Stack(_) => std::collections::BTreeMap::new(),
+        };
         for (criterion, outcome) in criteria.criteria.iter().zip(row) {
-            let outcome = match outcome {
-                Some(outcome) => outcome,
-                None => live::evaluate(&criterion.check, stack).await,
+            let (outcome, fix) = match (outcome, live_source) {
+                (Some(outcome), _) => (outcome, None),
+                (None, Live::Stack(stack)) => (live::evaluate(&criterion.check, stack).await, None),
+                (None, Live::Evidence(_)) => judged.remove(&criterion.id).map_or_else(
+                    || {
+                        (
+                            Outcome::Skip(format!(
+                                "{} is not a live check",
+                                criterion.check.kind()
+                            )),
+                            None,
+                        )
+                    },
+                    |judged| (judged.outcome, judged.fix),
+                ),
             };
             results.push(CriterionResult {
                 id: criterion.id.clone(),
                 title: criterion.title.clone(),
                 kind: criterion.check.kind(),
                 points: criterion.points,
-                fix: matches!(outcome, Outcome::Fail(_)).then(|| criterion.fix.trim().to_owned()),
+                fix: matches!(outcome, Outcome::Fail(_))
+                    .then(|| fix.unwrap_or_else(|| criterion.fix.trim().to_owned())),
                 outcome,
             });
         }
@@ -488,7 +523,7 @@ pub async fn run_selected(config: &GradeConfig, selection: &Selection) -> Result
                 &config.lab,
                 &criteria,
                 std::slice::from_ref(repo),
-                &config.stack,
+                Live::Stack(&config.stack),
                 jobs,
             )
             .await;
@@ -496,6 +531,18 @@ pub async fn run_selected(config: &GradeConfig, selection: &Selection) -> Result
                 no_skip(&mut reports);
             }
             let report = &reports[0];
+            if let Some(path) = &config.record {
+                let recorded = evidence::record(
+                    repo,
+                    &criteria,
+                    report,
+                    &config.stack,
+                    config.sink.as_deref(),
+                )
+                .await?;
+                evidence::write(&recorded, path)?;
+                tracing::info!(path = %path.display(), "evidence recorded");
+            }
             (
                 report::render_one(report, config.format, config.colour),
                 report.count("FAIL"),
@@ -507,11 +554,19 @@ pub async fn run_selected(config: &GradeConfig, selection: &Selection) -> Result
             if config.stack.prometheus.is_some()
                 || config.stack.alertmanager.is_some()
                 || config.stack.grafana.is_some()
+                || config.record.is_some()
             {
                 return Err(GradeError::LiveClass);
             }
             let repos = class_repos(class)?;
-            let mut students = grade(&config.lab, &criteria, &repos, &config.stack, jobs).await;
+            let mut students = grade(
+                &config.lab,
+                &criteria,
+                &repos,
+                Live::Evidence(config.window),
+                jobs,
+            )
+            .await;
             if selection.no_skip {
                 no_skip(&mut students);
             }

@@ -16,6 +16,7 @@ mod cli;
 mod compose_stack;
 mod dashboards;
 mod doctor;
+mod evidence;
 mod export;
 mod faults;
 mod forecaster;

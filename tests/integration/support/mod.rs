@@ -12,6 +12,8 @@ pub mod forecaster;
 pub mod fs;
 pub mod lab_stack;
 pub mod mock;
+pub mod node_cpu;
+pub mod sink;
 
 use std::io::Write as _;
 use std::net::TcpListener;

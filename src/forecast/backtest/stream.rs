@@ -30,6 +30,10 @@ pub struct Streamed {
     pub followed: Vec<usize>,
     /// Whether each point lay inside the band it was judged by (`None` before the warm-up).
     pub inside: Vec<Option<bool>>,
+    /// The forecast each point was judged by (NaN before the warm-up).
+    pub points: Vec<f64>,
+    /// Seconds spent fitting (holdouts and calibration included).
+    pub fit_seconds: f64,
 }
 
 /// Streams `values` through `models` (see the module).
@@ -40,6 +44,8 @@ pub fn stream(values: &[f64], models: &[Box<dyn Model>], settings: &StreamSettin
         scores: vec![0.0; n],
         followed: vec![0; models.len()],
         inside: vec![None; n],
+        points: vec![f64::NAN; n],
+        fit_seconds: 0.0,
     };
     let every = settings.every.max(1);
     let mut followed: Option<&'static str> = None;
@@ -47,6 +53,7 @@ pub fn stream(values: &[f64], models: &[Box<dyn Model>], settings: &StreamSettin
     while origin < n {
         let history = &values[origin.saturating_sub(settings.window)..origin];
         let steps = every.min(n - origin);
+        let started = std::time::Instant::now();
         let fitted: Vec<_> = models
             .iter()
             .map(|model| {
@@ -64,6 +71,7 @@ pub fn stream(values: &[f64], models: &[Box<dyn Model>], settings: &StreamSettin
                 .ok()
             })
             .collect();
+        streamed.fit_seconds += started.elapsed().as_secs_f64();
         let candidates: Vec<(&'static str, Option<f64>)> = models
             .iter()
             .zip(&fitted)
@@ -83,6 +91,7 @@ pub fn stream(values: &[f64], models: &[Box<dyn Model>], settings: &StreamSettin
                 streamed.scores[origin + h] =
                     band_widths(actual, f.point[h], f.lower[h], f.upper[h]);
                 streamed.inside[origin + h] = Some(f.lower[h] <= actual && actual <= f.upper[h]);
+                streamed.points[origin + h] = f.point[h];
             }
         }
         origin += steps;

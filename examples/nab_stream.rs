@@ -1,17 +1,18 @@
 //! Benchmark tool (bench/nab-stream.sh): the forecaster's streaming anomaly scores over NAB's whole corpus,
 //! scored as NAB scores them (the three profiles, the threshold optimised per profile).
 //!
-//! Usage: `cargo run --release --example nab_stream -- NAB_DIR MODELS EVERY WINDOW`, e.g.
-//! `/work/shared/nab seasonal_naive,fourier 10 1000`. Each file is streamed by
+//! Usage: `cargo run --release --example nab_stream -- NAB_DIR MODELS EVERY WINDOW MEMORY`, e.g.
+//! `/work/shared/nab seasonal_naive,fourier 10 1000 100`. Each file is streamed by
 //! `promlab::forecast::stream::stream`: every EVERY rows, the models are fitted on the WINDOW rows
 //! before, calibrated on their holdouts, the best followed (as `predicted_values_auto`), and each of the
-//! next rows scored in band half-widths, then mapped to NAB's `[0, 1)`.
+//! next rows scored in band half-widths; a score not above all of the MEMORY before it is damped
+//! (`first_crossings`), and the result mapped to NAB's `[0, 1)`.
 
 use std::path::Path;
 use std::time::Instant;
 
 use promlab::forecast::nab::{self, DetectorScores};
-use promlab::forecast::stream::{StreamSettings, nab_anomaly_score, stream};
+use promlab::forecast::stream::{StreamSettings, first_crossings, nab_anomaly_score, stream};
 use promlab::forecast::{Model, ModelKind, ModelSettings, build, detect_season};
 
 /// One corpus file streamed: its key, its NAB anomaly scores, the refits following each model.
@@ -21,6 +22,7 @@ fn stream_file(
     kinds: &[ModelKind],
     every: usize,
     window: usize,
+    memory: usize,
 ) -> (String, DetectorScores, Vec<usize>) {
     let text = std::fs::read_to_string(dir.join("data").join(key))
         .or_else(|_| std::fs::read_to_string(dir.join(key)))
@@ -51,8 +53,7 @@ fn stream_file(
     );
     let scores = DetectorScores {
         timestamps: csv.timestamps.clone(),
-        anomaly_scores: streamed
-            .scores
+        anomaly_scores: first_crossings(&streamed.scores, memory)
             .iter()
             .map(|score| nab_anomaly_score(*score))
             .collect(),
@@ -62,9 +63,10 @@ fn stream_file(
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let [dir, models, every, window] = args.as_slice() else {
-        return Err("usage: nab_stream NAB_DIR MODELS EVERY WINDOW".into());
+    let [dir, models, every, window, memory] = args.as_slice() else {
+        return Err("usage: nab_stream NAB_DIR MODELS EVERY WINDOW MEMORY".into());
     };
+    let memory: usize = memory.parse()?;
     let dir = Path::new(dir);
     let kinds: Vec<ModelKind> = models
         .split(',')
@@ -87,7 +89,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 scope.spawn(move || {
                     chunk
                         .iter()
-                        .map(|key| stream_file(dir, key, kinds, every, window))
+                        .map(|key| stream_file(dir, key, kinds, every, window, memory))
                         .collect::<Vec<_>>()
                 })
             })
@@ -104,7 +106,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .collect();
     let rows: usize = results.iter().map(|(_, s, _)| s.timestamps.len()).sum();
     println!(
-        "promlab streaming ({models}; refit every {every} rows on the last {window}), {} files, {rows} rows, {seconds:.1} s\n",
+        "promlab streaming ({models}; refit every {every} rows on the last {window}; first crossings over {memory} rows), {} files, {rows} rows, {seconds:.1} s\n",
         files.len()
     );
     println!(

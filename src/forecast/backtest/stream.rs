@@ -99,6 +99,26 @@ pub fn stream(values: &[f64], models: &[Box<dyn Model>], settings: &StreamSettin
     streamed
 }
 
+/// The scores with every point that does not exceed all of the `memory` points before it damped to a
+/// hundredth: for any threshold, the first crossing after `memory` calm points keeps its score, and a
+/// departure that stays high is reported once, not at every point (NAB counts each point above the
+/// threshold outside a window as a false positive, and only the first inside one as a detection).
+#[must_use]
+pub fn first_crossings(scores: &[f64], memory: usize) -> Vec<f64> {
+    scores
+        .iter()
+        .enumerate()
+        .map(|(t, score)| {
+            let before = &scores[t.saturating_sub(memory)..t];
+            if before.iter().all(|earlier| score > earlier) {
+                *score
+            } else {
+                score / 100.0
+            }
+        })
+        .collect()
+}
+
 /// A score in band half-widths as NAB's anomaly score in `[0, 1)`: `s / (1 + s)`, monotone, so NAB's
 /// threshold optimiser sees the same order (1 half-width, the band's edge, is 0.5).
 #[must_use]
@@ -184,5 +204,9 @@ mod tests {
             "the steps after the shift: {after:?}"
         );
         assert!((nab_anomaly_score(1.0) - 0.5).abs() < 1e-12);
+        assert_eq!(
+            first_crossings(&[1.0, 5.0, 6.0, 4.0, 7.0], 2),
+            [1.0, 5.0, 6.0, 0.04, 7.0]
+        );
     }
 }

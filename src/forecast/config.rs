@@ -64,8 +64,14 @@ pub struct ForecastFile {
     pub max_series: usize,
     pub min_points: usize,
     pub fourier: FourierSection,
-    /// The season of `seasonal_naive` and `mstl`; detected from each series when absent.
+    /// The season of `seasonal_naive`, `ets`, `mstl`, `arima` and `prophet`; detected from each series
+    /// when absent.
     pub season: Option<HumanDuration>,
+    /// Rolling holdouts per model and series whose out-of-sample errors size the conformal band.
+    pub holdouts: usize,
+    /// How much better (a fraction of its holdout sMAPE) another model must be before `auto` leaves the
+    /// model it follows.
+    pub auto_hysteresis: f64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -116,6 +122,8 @@ impl Default for ForecastFile {
             min_points: 20,
             fourier: FourierSection::default(),
             season: None,
+            holdouts: 2,
+            auto_hysteresis: 0.1,
         }
     }
 }
@@ -153,6 +161,8 @@ pub struct Settings {
     pub max_series: usize,
     pub min_points: usize,
     pub model_settings: ModelSettings,
+    pub holdouts: usize,
+    pub auto_hysteresis: f64,
 }
 
 impl Settings {
@@ -195,6 +205,23 @@ impl ForecastFile {
             })?
         };
         Ok((file, shown))
+    }
+
+    /// The holdouts and the auto forecast's hysteresis: in range.
+    fn check_calibration(&self) -> Result<(), String> {
+        if self.holdouts == 0 || self.holdouts > 10 {
+            return Err(format!(
+                "holdouts is {}: write 1 to 10 (each costs one more fit per model and series; 2 or more also measure the band's coverage)",
+                self.holdouts
+            ));
+        }
+        if !(0.0..1.0).contains(&self.auto_hysteresis) {
+            return Err(format!(
+                "auto_hysteresis is {}: write a fraction from 0 (switch on any improvement) to below 1, e.g. 0.1",
+                self.auto_hysteresis
+            ));
+        }
+        Ok(())
     }
 
     /// The models and the targets: present, unique, and each target's series nameable.
@@ -286,6 +313,7 @@ impl ForecastFile {
                 self.interval_width
             )));
         }
+        self.check_calibration().map_err(invalid)?;
         self.check_lists().map_err(invalid)?;
         if self.max_series == 0 || self.fourier.harmonics == 0 {
             return Err(invalid(
@@ -331,6 +359,8 @@ impl ForecastFile {
                 season,
                 step_seconds: step.as_secs_f64(),
             },
+            holdouts: self.holdouts,
+            auto_hysteresis: self.auto_hysteresis,
         })
     }
 }

@@ -11,6 +11,7 @@ mod history;
 mod models;
 mod router;
 mod shard;
+mod select;
 mod state;
 mod trainer;
 
@@ -21,18 +22,20 @@ use std::sync::Arc;
 
 pub use backtest::{
     BacktestConfig, BacktestError, BacktestSource, Report, Score, nab, nab_score, parse_time,
-    read_csv,
+    read_csv, stream,
 };
 pub use config::{ConfigError, ForecastFile, HumanDuration, Settings, Target};
 pub use history::{History, MAX_FILLED_GAP, clean, whole_steps};
 pub use models::{
-    ArimaFit, ArimaOrder, Forecast, Fourier, Model, ModelError, ModelKind, ModelSettings,
-    SeasonalNaive, arima_auto_fit, build, detect_season, normal_quantile, smape,
+    ArimaFit, ArimaOrder, Calibrated, Forecast, Fourier, Model, ModelError, ModelKind,
+    ModelSettings, SeasonalNaive, arima_auto_fit, band_widths, build, calibrate,
+    conformal_quantile, detect_season, half_width, normal_quantile, smape,
 };
 pub use router::{App, encode, router};
 pub use shard::{Shard, ShardError, jump, label_hash};
+pub use select::choose as choose_model;
 pub use state::{ForecastState, Health, ModelForecast, SeriesState, Status};
-pub use trainer::{fit_series, next_wait, output_labels};
+pub use trainer::{choose_auto, fit_series, next_wait, output_labels};
 
 use crate::clients::{ClientError, Prometheus};
 use crate::serve;

@@ -14,7 +14,7 @@ use axum::routing::get;
 use serde_json::{Value, json};
 
 use super::config::Settings;
-use super::state::{ForecastState, Inner, Status};
+use super::state::{ForecastState, Inner, ModelForecast, Status};
 use super::trainer::unix_now;
 use crate::metrics::{Encoder, Format};
 
@@ -67,46 +67,61 @@ fn borrowed(labels: &OwnedLabels) -> Vec<(&str, &str)> {
         .collect()
 }
 
-/// Writes every family: per model, the prediction at `now`, its bounds and the anomaly flag, for the
-/// series whose forecast covers `now` (none is made up past the horizon); then the health.
-#[must_use]
-pub fn encode(inner: &Inner, models: &[&'static str], now: f64, format: Format) -> String {
-    let mut encoder = Encoder::new(format);
-    for model in models {
-        let mut point = Vec::new();
-        let mut upper = Vec::new();
-        let mut lower = Vec::new();
-        let mut anomaly = Vec::new();
-        for series in inner.series.values() {
-            let Some(forecast) = series.forecasts.iter().find(|f| f.model == *model) else {
-                continue;
-            };
-            let labels = owned(&series.labels, None);
-            if let Some((p, l, u)) = forecast.at(now) {
-                point.push((labels.clone(), p));
-                lower.push((labels.clone(), l));
-                upper.push((labels.clone(), u));
-            }
-            if let Some(flag) = series.anomaly(forecast) {
-                anomaly.push((labels, if flag { 1.0 } else { 0.0 }));
-            }
+/// One forecast's samples at `now` for one series: point, lower, upper, flag, score.
+#[derive(Default)]
+struct Families {
+    point: Vec<(OwnedLabels, f64)>,
+    upper: Vec<(OwnedLabels, f64)>,
+    lower: Vec<(OwnedLabels, f64)>,
+    anomaly: Vec<(OwnedLabels, f64)>,
+    score: Vec<(OwnedLabels, f64)>,
+}
+
+impl Families {
+    fn push(&mut self, series: &super::state::SeriesState, forecast: &ModelForecast, now: f64) {
+        let labels = owned(&series.labels, None);
+        if let Some((p, l, u)) = forecast.at(now) {
+            self.point.push((labels.clone(), p));
+            self.lower.push((labels.clone(), l));
+            self.upper.push((labels.clone(), u));
         }
+        if let Some(flag) = series.anomaly(forecast) {
+            self.anomaly
+                .push((labels.clone(), if flag { 1.0 } else { 0.0 }));
+        }
+        if let Some(score) = series.anomaly_score(forecast) {
+            self.score.push((labels, score));
+        }
+    }
+
+    fn write(&self, encoder: &mut Encoder, model: &str, whose: &str) {
         let families = [
-            ("", "The value the model predicts for now.", &point),
+            (
+                "",
+                format!("The value {whose} predicts for now."),
+                &self.point,
+            ),
             (
                 "_yhat_upper",
-                "The upper bound of the model's prediction interval for now.",
-                &upper,
+                format!("The upper bound of {whose}'s calibrated prediction interval for now."),
+                &self.upper,
             ),
             (
                 "_yhat_lower",
-                "The lower bound of the model's prediction interval for now.",
-                &lower,
+                format!("The lower bound of {whose}'s calibrated prediction interval for now."),
+                &self.lower,
             ),
             (
                 "_anomaly",
-                "1 when the latest actual value lies outside the model's band, else 0.",
-                &anomaly,
+                format!("1 when the latest actual value lies outside {whose}'s band, else 0."),
+                &self.anomaly,
+            ),
+            (
+                "_anomaly_score",
+                format!(
+                    "How many band half-widths the latest actual value lies from {whose}'s prediction: 1 is the band's edge, above 1 outside it."
+                ),
+                &self.score,
             ),
         ];
         for (suffix, help, samples) in families {
@@ -114,12 +129,50 @@ pub fn encode(inner: &Inner, models: &[&'static str], now: f64, format: Format) 
                 samples.iter().map(|(l, v)| (borrowed(l), *v)).collect();
             encoder.gauge(
                 &format!("predicted_values_{model}{suffix}"),
-                help,
+                &help,
                 None,
                 borrowed.iter().map(|(l, v)| (&l[..], *v)),
             );
         }
     }
+}
+
+/// Writes every family: per model, the prediction at `now`, its bounds, the anomaly flag and score, for
+/// the series whose forecast covers `now` (none is made up past the horizon); the same for `auto`, the
+/// model each series follows, with the info metric naming it; then the health.
+#[must_use]
+pub fn encode(inner: &Inner, models: &[&'static str], now: f64, format: Format) -> String {
+    let mut encoder = Encoder::new(format);
+    for model in models {
+        let mut families = Families::default();
+        for series in inner.series.values() {
+            if let Some(forecast) = series.forecasts.iter().find(|f| f.model == *model) {
+                families.push(series, forecast, now);
+            }
+        }
+        families.write(&mut encoder, model, "the model");
+    }
+    let mut auto = Families::default();
+    let mut followed = Vec::new();
+    for series in inner.series.values() {
+        if let Some(forecast) = series.auto_forecast() {
+            auto.push(series, forecast, now);
+            followed.push((owned(&series.labels, Some(("model", forecast.model))), 1.0));
+        }
+    }
+    auto.write(
+        &mut encoder,
+        "auto",
+        "the model with the best holdout score (forecaster_auto_model names it)",
+    );
+    let followed: Vec<(Vec<(&str, &str)>, f64)> =
+        followed.iter().map(|(l, v)| (borrowed(l), *v)).collect();
+    encoder.gauge(
+        "forecaster_auto_model",
+        "1 for the model predicted_values_auto follows on each series: the best rolling-holdout sMAPE, left only for one better by more than auto_hysteresis.",
+        None,
+        followed.iter().map(|(l, v)| (&l[..], *v)),
+    );
     encode_health(&mut encoder, inner);
     encoder.info(
         "promlab_build",
@@ -189,25 +242,7 @@ fn encode_health(encoder: &mut Encoder, inner: &Inner) {
         None,
         statuses.iter().map(|(l, v)| (&l[..], *v)),
     );
-    let mut errors = Vec::new();
-    for series in inner.series.values() {
-        for forecast in &series.forecasts {
-            if let Some(error) = forecast.holdout_smape {
-                errors.push((
-                    owned(&series.labels, Some(("model", forecast.model))),
-                    error,
-                ));
-            }
-        }
-    }
-    let errors: Vec<(Vec<(&str, &str)>, f64)> =
-        errors.iter().map(|(l, v)| (borrowed(l), *v)).collect();
-    encoder.gauge(
-        "forecaster_holdout_smape_percent",
-        "sMAPE of each model on the last holdout (the tail of the history held back), in percent.",
-        Some("percent"),
-        errors.iter().map(|(l, v)| (&l[..], *v)),
-    );
+    encode_holdouts(encoder, inner);
     let refused: Vec<[(&str, &str); 1]> = health
         .target_errors
         .keys()
@@ -243,6 +278,48 @@ fn encode_health(encoder: &mut Encoder, inner: &Inner) {
     );
 }
 
+/// Per series and model: the holdout sMAPE and the calibrated band's holdout coverage.
+fn encode_holdouts(encoder: &mut Encoder, inner: &Inner) {
+    let mut errors = Vec::new();
+    for series in inner.series.values() {
+        for forecast in &series.forecasts {
+            if let Some(error) = forecast.holdout_smape {
+                errors.push((
+                    owned(&series.labels, Some(("model", forecast.model))),
+                    error,
+                ));
+            }
+        }
+    }
+    let errors: Vec<(Vec<(&str, &str)>, f64)> =
+        errors.iter().map(|(l, v)| (borrowed(l), *v)).collect();
+    encoder.gauge(
+        "forecaster_holdout_smape_percent",
+        "Mean sMAPE of each model over its rolling holdouts (the model fitted before each, scored on what followed), in percent.",
+        Some("percent"),
+        errors.iter().map(|(l, v)| (&l[..], *v)),
+    );
+    let mut coverages = Vec::new();
+    for series in inner.series.values() {
+        for forecast in &series.forecasts {
+            if let Some(coverage) = forecast.coverage {
+                coverages.push((
+                    owned(&series.labels, Some(("model", forecast.model))),
+                    coverage,
+                ));
+            }
+        }
+    }
+    let coverages: Vec<(Vec<(&str, &str)>, f64)> =
+        coverages.iter().map(|(l, v)| (borrowed(l), *v)).collect();
+    encoder.gauge(
+        "forecaster_holdout_coverage_ratio",
+        "Share of the last holdouts' actual values inside each model's calibrated band, each holdout judged by a band sized on the others only (out of sample); compare with interval_width.",
+        Some("ratio"),
+        coverages.iter().map(|(l, v)| (&l[..], *v)),
+    );
+}
+
 async fn metrics(State(app): State<App>, headers: HeaderMap) -> impl IntoResponse {
     let format = Format::negotiate(
         headers
@@ -271,13 +348,18 @@ async fn forecasts(State(app): State<App>) -> Json<Value> {
                     Status::Failed(reason) => json!({"failed": reason}),
                 },
                 "latest": series.latest,
+                "auto": series.auto,
                 "models": series.forecasts.iter().map(|f| json!({
                     "model": f.model,
                     "start": f.start,
                     "step": f.step,
                     "now": f.at(now),
                     "anomaly": series.anomaly(f),
+                    "anomaly_score": series.anomaly_score(f),
                     "holdout_smape_percent": f.holdout_smape,
+                    "holdout_coverage": f.coverage,
+                    "conformal_factor": f.factor,
+                    "variant": f.variant,
                     "point": f.forecast.point,
                     "lower": f.forecast.lower,
                     "upper": f.forecast.upper,
@@ -302,9 +384,26 @@ struct Card {
     title: String,
     status: String,
     actual: String,
-    /// Per model: name, colour, line points, band polygon points, holdout error, anomaly.
-    models: Vec<(String, &'static str, String, String, String, String)>,
+    /// The model `predicted_values_auto` follows, and why.
+    auto: String,
+    models: Vec<Row>,
     errors: Vec<String>,
+}
+
+/// One model of a series on the page.
+#[derive(Debug)]
+struct Row {
+    name: String,
+    colour: &'static str,
+    /// Line and band polygon points.
+    line: String,
+    band: String,
+    error: String,
+    /// The band's holdout coverage against the nominal level, and its calibration.
+    coverage: String,
+    /// Which form of the model the series got (ETS: seasonal or not), or empty.
+    variant: String,
+    anomaly: String,
 }
 
 #[derive(Debug, Template, WebTemplate)]
@@ -336,7 +435,31 @@ fn scale(
         .join(" ")
 }
 
-fn card(series: &super::state::SeriesState, step: f64, now: f64) -> Card {
+/// What the latest value is to `f`'s band, for the page.
+fn anomaly_note(series: &super::state::SeriesState, f: &ModelForecast) -> String {
+    match (series.anomaly(f), series.anomaly_score(f)) {
+        (Some(true), Some(score)) => {
+            format!("anomaly: {score:.1} half-widths away, outside the band")
+        }
+        (Some(false), Some(score)) => format!("inside the band ({score:.1} half-widths)"),
+        _ => "no band covers the latest value".to_owned(),
+    }
+}
+
+/// The calibrated band's holdout coverage against the nominal `level`, and its conformal factor.
+fn coverage_note(f: &ModelForecast, level: f64) -> String {
+    match (f.factor, f.coverage) {
+        (Some(factor), Some(coverage)) => format!(
+            "{:.0} % of holdouts inside (nominal {:.0} %); own band × {factor:.2}",
+            coverage * 100.0,
+            level * 100.0
+        ),
+        (Some(factor), None) => format!("calibrated: own band × {factor:.2}"),
+        _ => "uncalibrated: too little history for holdouts".to_owned(),
+    }
+}
+
+fn card(series: &super::state::SeriesState, step: f64, now: f64, level: f64) -> Card {
     let title = series
         .labels
         .iter()
@@ -398,29 +521,31 @@ fn card(series: &super::state::SeriesState, step: f64, now: f64) -> Card {
             let error = f
                 .holdout_smape
                 .map_or_else(|| "—".to_owned(), |e| format!("{e:.2} %"));
-            let anomaly = match series.anomaly(f) {
-                Some(true) => "anomaly: the latest value is outside the band",
-                Some(false) => "inside the band",
-                None => "no band covers the latest value",
-            };
+            let anomaly = anomaly_note(series, f);
             let now_note = if f.at(now).is_some() {
                 ""
             } else {
                 " (forecast ran out: stale)"
             };
-            (
-                f.model.to_owned(),
-                COLOURS[i % COLOURS.len()],
+            Row {
+                name: f.model.to_owned(),
+                colour: COLOURS[i % COLOURS.len()],
                 line,
                 band,
                 error,
-                format!("{anomaly}{now_note}"),
-            )
+                coverage: coverage_note(f, level),
+                variant: f.variant.clone().unwrap_or_default(),
+                anomaly: format!("{anomaly}{now_note}"),
+            }
         })
         .collect();
     Card {
         title,
         status,
+        auto: series.auto.map_or_else(
+            || "predicted_values_auto: no model yet".to_owned(),
+            |model| format!("predicted_values_auto follows {model}: the best holdout sMAPE"),
+        ),
         actual: scale(series.history.iter().copied(), x0, x1, y0, y1),
         models,
         errors: series
@@ -461,7 +586,7 @@ async fn page(State(app): State<App>) -> Page {
         cards: inner
             .series
             .values()
-            .map(|series| card(series, step, now))
+            .map(|series| card(series, step, now, app.settings.interval_width))
             .collect(),
     })
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use super::history::whole_steps;
-use super::models::Forecast;
+use super::models::{Forecast, band_widths};
 use crate::series::Labels;
 
 /// One model's forecast of one series.
@@ -16,8 +16,14 @@ pub struct ModelForecast {
     pub start: f64,
     pub step: f64,
     pub forecast: Forecast,
-    /// sMAPE (percent) on the last holdout, when the history was long enough to hold one out.
+    /// Mean sMAPE (percent) over the rolling holdouts, when the history was long enough to hold one out.
     pub holdout_smape: Option<f64>,
+    /// The calibrated band's out-of-sample coverage over the holdouts (0 to 1), when measured.
+    pub coverage: Option<f64>,
+    /// The conformal factor the model's own band was scaled by; `None`: the model's own band, uncalibrated.
+    pub factor: Option<f64>,
+    /// Which form of the model the series got (e.g. ETS seasonal or not), when it has several.
+    pub variant: Option<String>,
 }
 
 impl ModelForecast {
@@ -71,6 +77,8 @@ pub struct SeriesState {
     pub model_panics: usize,
     /// The latest actual value seen (unix seconds, value).
     pub latest: Option<(f64, f64)>,
+    /// The model `predicted_values_auto` follows (see [`super::select`]).
+    pub auto: Option<&'static str>,
 }
 
 impl SeriesState {
@@ -80,6 +88,22 @@ impl SeriesState {
         let (at, value) = self.latest?;
         let (_, lower, upper) = forecast.at(at)?;
         Some(value < lower || value > upper)
+    }
+
+    /// How many band half-widths the latest actual value lies from `forecast`'s point (1 is the band's
+    /// edge: above 1 is outside); `None`: no band covers it.
+    #[must_use]
+    pub fn anomaly_score(&self, forecast: &ModelForecast) -> Option<f64> {
+        let (at, value) = self.latest?;
+        let (point, lower, upper) = forecast.at(at)?;
+        Some(band_widths(value, point, lower, upper))
+    }
+
+    /// The forecast `predicted_values_auto` follows.
+    #[must_use]
+    pub fn auto_forecast(&self) -> Option<&ModelForecast> {
+        let model = self.auto?;
+        self.forecasts.iter().find(|f| f.model == model)
     }
 }
 
@@ -181,6 +205,9 @@ mod tests {
                 upper: vec![0.6, 0.7],
             },
             holdout_smape: None,
+            coverage: None,
+            factor: None,
+            variant: None,
         }
     }
 
@@ -229,10 +256,18 @@ mod tests {
             model_errors: Vec::new(),
             model_panics: 0,
             latest: Some((110.0, 0.65)),
+            auto: None,
         };
         assert_eq!(series.anomaly(&series.forecasts[0]), Some(false));
+        let score = series.anomaly_score(&series.forecasts[0]).unwrap();
+        assert!(
+            (score - 0.5).abs() < 1e-9,
+            "{score}: half a half-width away"
+        );
         series.latest = Some((110.0, 0.95));
         assert_eq!(series.anomaly(&series.forecasts[0]), Some(true));
+        let score = series.anomaly_score(&series.forecasts[0]).unwrap();
+        assert!((score - 3.5).abs() < 1e-9, "{score}");
         series.latest = Some((500.0, 0.95));
         assert_eq!(
             series.anomaly(&series.forecasts[0]),

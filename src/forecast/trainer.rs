@@ -6,7 +6,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::config::{Settings, Target};
 use super::history::{History, clean};
-use super::models::{Model, build, smape};
+use super::models::{Model, build, calibrate, smape};
+use super::select::choose;
 use super::shard::Shard;
 use super::state::{ForecastState, ModelForecast, SeriesState, Status};
 use crate::clients::{ClientError, Prometheus};
@@ -57,8 +58,9 @@ pub fn output_labels(target: &Target, source: &Labels) -> Labels {
     labels
 }
 
-/// Fits every model on one series: a holdout error first (the tail held back), then the forecast from
-/// the whole history.
+/// Fits every model on one series: each on rolling holdouts first (their out-of-sample errors size its
+/// conformal band and give its holdout sMAPE, see [`super::models::calibrate`]), then on the whole history.
+/// `auto` is left to the caller, who knows the model followed so far ([`choose_auto`]).
 #[must_use]
 pub fn fit_series(
     target: &str,
@@ -86,33 +88,32 @@ pub fn fit_series(
             .values
             .last()
             .map(|value| (history.next_time() - history.step, *value)),
+        auto: None,
     };
     if n < settings.min_points {
         return series;
     }
     let horizon = settings.horizon_steps();
     let level = settings.interval_width;
-    let holdout = horizon.min(n / 4);
     for model in models {
-        let holdout_smape = (holdout > 0 && n - holdout >= settings.min_points)
-            .then(|| {
-                guarded(
-                    model.as_ref(),
-                    &history.values[..n - holdout],
-                    holdout,
-                    level,
-                )
-                .ok()
-            })
-            .flatten()
-            .map(|forecast| smape(&history.values[n - holdout..], &forecast.point));
-        match guarded(model.as_ref(), &history.values, horizon, level) {
-            Ok(forecast) => series.forecasts.push(ModelForecast {
+        match calibrate(
+            model.as_ref(),
+            &history.values,
+            horizon,
+            level,
+            settings.holdouts,
+            settings.min_points,
+            guarded,
+        ) {
+            Ok(calibrated) => series.forecasts.push(ModelForecast {
                 model: model.name(),
                 start: history.next_time(),
                 step: history.step,
-                forecast,
-                holdout_smape,
+                forecast: calibrated.forecast,
+                holdout_smape: calibrated.holdout_smape,
+                coverage: calibrated.coverage,
+                factor: calibrated.factor,
+                variant: model.variant(&history.values),
             }),
             Err(Failure::Refused(error)) => {
                 series.model_errors.push((model.name(), error.to_string()));
@@ -136,6 +137,21 @@ pub fn fit_series(
         Status::Ready
     };
     series
+}
+
+/// The model `fresh`'s `predicted_values_auto` follows, `previous` being the one followed until now.
+#[must_use]
+pub fn choose_auto(
+    fresh: &SeriesState,
+    previous: Option<&'static str>,
+    hysteresis: f64,
+) -> Option<&'static str> {
+    let candidates: Vec<(&'static str, Option<f64>)> = fresh
+        .forecasts
+        .iter()
+        .map(|f| (f.model, f.holdout_smape))
+        .collect();
+    choose(previous, &candidates, hysteresis)
 }
 
 /// Why a fit gave no forecast.
@@ -265,12 +281,19 @@ pub(super) async fn train_once(
             let failures = &mut inner.health.model_failures;
             *failures.entry("panic").or_default() += panics;
             *failures.entry("error").or_default() += fresh.model_errors.len() as u64 - panics;
+            let previous = inner.series.get(&fresh.labels);
             // The observer's latest actual is newer than the history's last point.
-            if let Some(previous) = inner.series.get(&fresh.labels)
+            if let Some(previous) = previous
                 && previous.latest.map(|(at, _)| at) > fresh.latest.map(|(at, _)| at)
             {
                 fresh.latest = previous.latest;
             }
+            let followed = previous.and_then(|previous| previous.auto);
+            let auto = choose_auto(&fresh, followed, settings.auto_hysteresis);
+            if followed.is_some() && auto != followed {
+                tracing::info!(labels = ?fresh.labels, from = ?followed, to = ?auto, "predicted_values_auto follows another model: its holdout sMAPE is lower by more than auto_hysteresis");
+            }
+            fresh.auto = auto;
             series.insert(fresh.labels.clone(), fresh);
         }
         // A refused target keeps its last series (until their forecasts run out).
@@ -644,14 +667,13 @@ mod tests {
             assert!((forecast.start - (1000.0 + 200.0 * 15.0)).abs() < 1e-9);
             assert_eq!(forecast.forecast.len(), settings.horizon_steps());
             let error = forecast.holdout_smape.expect("a holdout");
-            // Non-seasonal ETS cannot follow a sine: it only has to be measured; the seasonal
-            // models must get the sine right.
-            let bound = if forecast.model == "ets" { 200.0 } else { 5.0 };
             assert!(
-                error < bound,
+                error < 5.0,
                 "{}: sMAPE {error} on a clean sine",
                 forecast.model
             );
+            assert!(forecast.factor.is_some(), "{}: calibrated", forecast.model);
+            assert!(forecast.coverage.is_some(), "{}: coverage", forecast.model);
         }
         assert_eq!(
             ready.latest,

@@ -70,10 +70,12 @@ pub struct NodeConfig {
     pub window: PromDuration,
 }
 
-/// `ForecastAnomaly`: the forecaster flags the actual value outside its band for `for`.
+/// `ForecastAnomaly`: the actual value stays more than `threshold` band half-widths from the forecast
+/// of the model the forecaster follows for the series (`predicted_values_auto_anomaly_score`) for `for`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ForecastConfig {
+    pub threshold: f64,
     #[serde(rename = "for")]
     pub for_: PromDuration,
 }
@@ -163,6 +165,7 @@ impl Default for NodeConfig {
 impl Default for ForecastConfig {
     fn default() -> Self {
         Self {
+            threshold: 1.5,
             for_: PromDuration::from_seconds(30),
         }
     }
@@ -238,6 +241,12 @@ impl LabConfig {
             return Err(format!(
                 "node.cpu_threshold is {}: the CPU busy ratio lies in [0, 1], so choose a threshold strictly between 0 and 1 (the lab uses 0.8)",
                 self.node.cpu_threshold
+            ));
+        }
+        if !(self.forecast.threshold >= 1.0 && self.forecast.threshold.is_finite()) {
+            return Err(format!(
+                "forecast.threshold is {}: it counts band half-widths, and 1 is the band's edge, so choose 1 or more (the lab uses 1.5)",
+                self.forecast.threshold
             ));
         }
         let evaluation = &self.evaluation_interval;

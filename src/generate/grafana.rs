@@ -19,14 +19,16 @@ pub(super) const DATASOURCE_UID: &str = "promlab-prometheus";
 /// older Grafana reads them as they are, a newer one migrates them on load.
 const SCHEMA_VERSION: u32 = 41;
 
-/// The model the forecasts dashboard shows first.
-const DEFAULT_MODEL: &str = "fourier";
+/// The forecast the forecasts dashboard shows first: `auto`, the model with the best holdout score on
+/// each series (the one the anomaly rule watches).
+const DEFAULT_MODEL: &str = "auto";
 
-/// The forecaster's models, as the model picker lists them: the default first, then the others.
+/// The forecaster's forecasts, as the model picker lists them: `auto` first, then every single model
+/// (kept for teaching and comparing).
 fn forecast_models() -> Vec<&'static str> {
-    let mut models: Vec<&'static str> = ModelKind::ALL.iter().map(|kind| kind.name()).collect();
-    models.sort_by_key(|model| *model != DEFAULT_MODEL);
-    models
+    std::iter::once(DEFAULT_MODEL)
+        .chain(ModelKind::ALL.iter().map(|kind| kind.name()))
+        .collect()
 }
 
 #[derive(Template)]
@@ -648,7 +650,7 @@ fn forecasts_dashboard(lab: &LabConfig) -> Value {
         "type": "custom",
         "name": "model",
         "label": "Model",
-        "description": "The forecasting model whose predictions the panels show: the forecaster serves predicted_values_<model> and its bounds for each.",
+        "description": "The forecast the panels show: auto (the model with the best holdout score on the series, which the ForecastAnomaly alert watches; forecaster_auto_model names it) or one model: the forecaster serves predicted_values_<model> and its calibrated bounds for each.",
         "query": models.join(","),
         "current": { "selected": true, "text": models[0], "value": models[0] },
         "options": models

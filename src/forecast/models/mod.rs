@@ -2,11 +2,13 @@
 //!
 //! - [`model`]: the [`Model`] trait and its value types, knowing no model;
 //! - [`stats`]: the statistics several models (and the backtest) share, such as [`detect_season`];
+//! - [`conformal`]: the calibrated band every model's forecast gets, from rolling holdouts;
 //! - one file per model (`seasonal_naive`, `fourier`, `ets`, `mstl`, `arima`, `prophet`, `lstm`), each
 //!   importing only `model` and `stats`;
 //! - [`registry`]: [`ModelKind`] and [`build`], the one place that knows every model.
 
 mod arima;
+mod conformal;
 mod ets;
 mod fourier;
 #[cfg(feature = "lstm")]
@@ -20,6 +22,7 @@ mod seasonal_naive;
 mod stats;
 
 pub use arima::{ArimaFit, Order as ArimaOrder, auto_fit as arima_auto_fit};
+pub use conformal::{Calibrated, band_widths, calibrate, conformal_quantile, half_width};
 pub use fourier::Fourier;
 pub use model::{Forecast, Model, ModelError};
 pub use registry::{ModelKind, ModelSettings, build};

@@ -107,6 +107,12 @@ pub trait Model: Send + Sync + std::fmt::Debug {
 
     fn forecast(&self, history: &[f64], horizon: usize, level: f64)
     -> Result<Forecast, ModelError>;
+
+    /// Which form of the model `history` gets, when the model has several (e.g. seasonal or not), for
+    /// the page; `None` when it has one.
+    fn variant(&self, _history: &[f64]) -> Option<String> {
+        None
+    }
 }
 
 /// Checks that every value is finite and that there are at least `need` of them.

@@ -109,7 +109,7 @@ fn built(feature: &str) -> bool {
 pub struct ModelSettings {
     /// Fourier: harmonics kept.
     pub harmonics: usize,
-    /// Seasonal naive, MSTL, ARIMA and Prophet: the season in steps; `None` detects it.
+    /// Seasonal naive, ETS, MSTL, ARIMA and Prophet: the season in steps; `None` detects it.
     pub season: Option<usize>,
     /// The spacing of the history in seconds (Prophet places its seasonalities in time).
     pub step_seconds: f64,
@@ -121,7 +121,7 @@ pub fn build(kind: ModelKind, settings: ModelSettings) -> Box<dyn Model> {
     match kind {
         ModelKind::SeasonalNaive => Box::new(SeasonalNaive::new(settings.season)),
         ModelKind::Fourier => Box::new(Fourier::new(settings.harmonics)),
-        ModelKind::Ets => Box::new(Ets),
+        ModelKind::Ets => Box::new(Ets::new(settings.season)),
         ModelKind::Mstl => Box::new(Mstl::new(settings.season)),
         ModelKind::Arima => Box::new(Arima::new(settings.season)),
         #[cfg(feature = "prophet")]

@@ -1,8 +1,8 @@
 //! `promlab classroom template`: a GitHub Classroom template repository for a range of labs: the
 //! starter of its first lab, the lab guides, a student README, and `.github/workflows/classroom.yml`
-//! with one autograding test per static criterion (GitHub Classroom's command grader and reporter),
-//! each running `promlab grade --only ID` in the published promlab image, so no student's CI compiles
-//! Rust. promtool and amtool, the judges, are copied out of the pinned upstream images first (static Go
+//! with one autograding test per criterion (GitHub Classroom's command grader and reporter), each
+//! running `promlab grade --only ID` in the published promlab image, so no student's CI compiles Rust;
+//! the live criteria are judged from the student's committed evidence (`--from-evidence`). promtool and amtool, the judges, are copied out of the pinned upstream images first (static Go
 //! binaries) and handed to the promlab container.
 
 use std::collections::BTreeMap;
@@ -102,14 +102,14 @@ fn quoted(text: &str) -> String {
     serde_json::to_string(text).unwrap_or_else(|_| format!("{text:?}"))
 }
 
-/// The workflow: judges first, then one command-grader step per static criterion of each lab, then
-/// the reporter.
+/// The workflow: judges first, then one command-grader step per criterion of each lab (the live ones
+/// from the committed evidence), then the reporter.
 pub fn workflow(labs: &RangeInclusive<u8>, refs: &ActionRefs) -> Result<String, GradeError> {
     let mut text = format!(
         "# Written by `promlab classroom template`: GitHub Classroom's autograding, one test per criterion of
-# labs/*/criteria.yaml that can be judged from the repository's files (the live ones need the stack:
-# the instructor grades them with `promlab grade --class`). Each test runs `promlab grade --only ID`
-# in the published promlab image: nothing is compiled here.
+# labs/*/criteria.yaml. Each test runs `promlab grade --only ID` in the published promlab image: nothing
+# is compiled here. The live criteria (the running stack's) are judged from the evidence the student
+# recorded and committed (`--from-evidence`: evidence/lab-N.json, see labs/README.md, Evidence).
 name: Autograding
 on:
   push:
@@ -148,11 +148,16 @@ jobs:
     let mut ids = Vec::new();
     for lab in labs.clone() {
         let criteria = LabSource::BuiltIn(lab).criteria()?;
-        for criterion in criteria.criteria.iter().filter(|c| !c.check.is_live()) {
+        for criterion in &criteria.criteria {
             let id = step_id(lab, &criterion.id);
             let command = format!(
-                "docker run --rm -v \"$PWD:/repo:ro\" -v {JUDGES}:/judges:ro -e PATH=/judges:/usr/local/bin:/usr/bin:/bin {IMAGE} grade --lab {lab} --only {} --dir /repo --no-skip",
-                criterion.id
+                "docker run --rm -v \"$PWD:/repo:ro\" -v {JUDGES}:/judges:ro -e PATH=/judges:/usr/local/bin:/usr/bin:/bin {IMAGE} grade --lab {lab} --only {} --dir /repo --no-skip{}",
+                criterion.id,
+                if criterion.check.is_live() {
+                    " --from-evidence"
+                } else {
+                    ""
+                }
             );
             let _ = write!(
                 text,
@@ -226,7 +231,9 @@ comment starting `TODO lab N, step S` (or a `TODO-lab-N.md` note where the work 
         "3. Check your work before you push: `docker run --rm -v \"$PWD:/repo:ro\" {IMAGE} grade --lab N --dir /repo`
    (or `promlab grade --lab N` with promlab installed). Each criterion says PASS, or FAIL with its fix.
 4. Commit and push: GitHub Classroom grades every push (the *Actions* tab shows each criterion and its
-   points). Criteria that need the running stack are graded by your instructor.
+   points). Criteria that need the running stack are graded from the evidence you record while it runs
+   and commit: `promlab grade --lab N --prometheus-url http://127.0.0.1:9090 --alertmanager-url
+   http://127.0.0.1:9093 --record evidence/lab-N.json` (labs/README.md, *Evidence*).
 
 Never commit a secret: your Discord webhook URL goes into `secrets/discord_webhook_url`, which git
 ignores.
@@ -278,7 +285,7 @@ mod tests {
     }
 
     #[test]
-    fn each_static_criterion_is_one_test_worth_its_points() {
+    fn each_criterion_is_one_test_worth_its_points_the_live_ones_judged_from_evidence() {
         let refs = ActionRefs {
             command_grader: None,
             grading_reporter: None,
@@ -297,7 +304,7 @@ mod tests {
         let mut expected = 0;
         for lab in [4, 5] {
             let criteria = LabSource::BuiltIn(lab).criteria().unwrap();
-            for criterion in criteria.criteria.iter().filter(|c| !c.check.is_live()) {
+            for criterion in &criteria.criteria {
                 expected += 1;
                 let step = graders
                     .iter()
@@ -307,11 +314,15 @@ mod tests {
                     step["with"]["max-score"].as_u64(),
                     Some(u64::from(criterion.points))
                 );
+                let command = step["with"]["command"].as_str().unwrap();
                 assert!(
-                    step["with"]["command"]
-                        .as_str()
-                        .unwrap()
-                        .contains(&format!("--lab {lab} --only {} ", criterion.id))
+                    command.contains(&format!("--lab {lab} --only {} ", criterion.id)),
+                    "{command}"
+                );
+                assert_eq!(
+                    command.ends_with(" --from-evidence"),
+                    criterion.check.is_live(),
+                    "{command}"
                 );
             }
         }

@@ -18,6 +18,7 @@ use super::shared::{
 };
 
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("evidence_source").args(["class", "from_evidence"])))]
 pub struct GradeArgs {
     /// The lab, 1 to 7 (its criteria: labs/NN-name/criteria.yaml).
     #[arg(long, env = "PROMLAB_LAB", value_parser = clap::value_parser!(u8).range(1..=7))]
@@ -103,12 +104,16 @@ pub struct GradeArgs {
     )]
     pub sink_url: Option<String>,
 
-    /// With --class: evidence recorded before this time is stale (RFC 3339, unix seconds or now-DURATION).
-    #[arg(long, env = "PROMLAB_GRADE_SINCE", value_parser = parse_time, requires = "class")]
+    /// One repository: judge the live criteria from its evidence/lab-N.json (what --class does for each), not a running stack (stack URLs are then not used).
+    #[arg(long, env = "PROMLAB_GRADE_FROM_EVIDENCE", conflicts_with_all = ["class", "record"])]
+    pub from_evidence: bool,
+
+    /// With --class or --from-evidence: evidence recorded before this time is stale (RFC 3339, unix seconds or now-DURATION).
+    #[arg(long, env = "PROMLAB_GRADE_SINCE", value_parser = parse_time, requires = "evidence_source")]
     pub since: Option<i64>,
 
-    /// With --class: evidence recorded after this time is stale (RFC 3339, unix seconds or now-DURATION).
-    #[arg(long, env = "PROMLAB_GRADE_UNTIL", value_parser = parse_time, requires = "class")]
+    /// With --class or --from-evidence: evidence recorded after this time is stale (RFC 3339, unix seconds or now-DURATION).
+    #[arg(long, env = "PROMLAB_GRADE_UNTIL", value_parser = parse_time, requires = "evidence_source")]
     pub until: Option<i64>,
 
     /// How long each call to the running stack may take.
@@ -196,6 +201,7 @@ impl From<GradeArgs> for GradeConfig {
             reports: args.reports,
             record: args.record,
             sink: args.sink_url,
+            from_evidence: args.from_evidence,
             window: Window {
                 since: args.since,
                 until: args.until,

@@ -10,8 +10,8 @@ mod config;
 mod history;
 mod models;
 mod router;
-mod shard;
 mod select;
+mod shard;
 mod state;
 mod trainer;
 
@@ -32,8 +32,8 @@ pub use models::{
     conformal_quantile, detect_season, half_width, normal_quantile, smape,
 };
 pub use router::{App, encode, router};
-pub use shard::{Shard, ShardError, jump, label_hash};
 pub use select::choose as choose_model;
+pub use shard::{Shard, ShardError, jump, label_hash};
 pub use state::{ForecastState, Health, ModelForecast, SeriesState, Status};
 pub use trainer::{choose_auto, fit_series, next_wait, output_labels};
 

@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::config::{Settings, Target};
 use super::history::{History, clean};
-use super::models::{Model, build, calibrate, smape};
+use super::models::{Model, build, calibrate};
 use super::select::choose;
 use super::shard::Shard;
 use super::state::{ForecastState, ModelForecast, SeriesState, Status};

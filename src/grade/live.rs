@@ -245,6 +245,7 @@ mod tests {
                 colour: false,
                 record: None,
                 sink: None,
+                from_evidence: false,
                 window: crate::grade::evidence::Window::default(),
             };
             let debug = format!("{config:?}");

@@ -263,7 +263,9 @@ pub struct GradeConfig {
     pub record: Option<PathBuf>,
     /// The webhook sink whose messages the evidence keeps.
     pub sink: Option<String>,
-    /// A class: the assignment's window its evidence must fall in.
+    /// One repository: judge its live criteria from its evidence file, not the stack.
+    pub from_evidence: bool,
+    /// A class (or `from_evidence`): the assignment's window the evidence must fall in.
     pub window: evidence::Window,
 }
 
@@ -519,11 +521,16 @@ pub async fn run_selected(config: &GradeConfig, selection: &Selection) -> Result
                     source: std::io::Error::new(std::io::ErrorKind::NotFound, "not a folder"),
                 });
             }
+            let live_source = if config.from_evidence {
+                Live::Evidence(config.window)
+            } else {
+                Live::Stack(&config.stack)
+            };
             let mut reports = grade(
                 &config.lab,
                 &criteria,
                 std::slice::from_ref(repo),
-                Live::Stack(&config.stack),
+                live_source,
                 jobs,
             )
             .await;

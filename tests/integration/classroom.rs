@@ -242,12 +242,13 @@ fn dashboard_from_the_ui(repo: &Path) {
     .expect("written");
 }
 
-/// `ForecastAnomaly` with the flag compared with `> 0` and the model named by a regex capture of its own.
+/// `ForecastAnomaly` the other way round: the info metric multiplied by the score kept above 2 (not 1.5),
+/// matched `on` the series' labels, written without spaces.
 fn anomaly_rule_other_way(repo: &Path) {
     write(
         repo,
         "prometheus/rules/forecast.yml",
-        "groups:\n  - name: anomalies\n    rules:\n      - alert: ForecastAnomaly\n        expr: label_replace({__name__=~\"predicted_values_[a-z_]+_anomaly\"} > 0, \"model\", \"$1\", \"__name__\", \"predicted_values_([a-z_]+)_anomaly\")\n        for: 30s\n        labels: {severity: warning}\n",
+        "groups:\n  - name: anomalies\n    rules:\n      - alert: ForecastAnomaly\n        expr: forecaster_auto_model*on(job,instance,metric)group_left()(predicted_values_auto_anomaly_score>2)\n        for: 30s\n        labels: {severity: warning}\n",
     );
     // Lab 6's starter has no forecast.test.yml: the reference solution's, written for its rule, goes.
     std::fs::remove_file(repo.join("prometheus/rules/forecast.test.yml")).expect("removed");
@@ -325,6 +326,19 @@ const CASES: &[Case] = &[
             replace(repo, "prometheus/prometheus.yml", "  - rules/cpu.yml\n", "");
         },
         fail: &["cpu-rule-for", "cpu-rule-timing"],
+    },
+    Case {
+        name: "anomaly-on-any-models-flag",
+        lab: 6,
+        edit: |repo| {
+            replace(
+                repo,
+                "prometheus/rules/forecast.yml",
+                "(predicted_values_auto_anomaly_score > 1.5) * ignoring(model) group_left(model) forecaster_auto_model",
+                "label_replace({__name__=~\"predicted_values_.+_anomaly\"}, \"model\", \"$1\", \"__name__\", \"predicted_values_(.+)_anomaly\") == 1",
+            );
+        },
+        fail: &["anomaly-timing", "rule-tests"],
     },
     Case {
         name: "test-that-tests-nothing",

@@ -461,6 +461,7 @@ fn grade_the_batch(root: &Path, repo: &Path, early: &Path, pending: i64) {
             assert!(given_fix.contains(fix), "{name} {id}: {given_fix}");
         }
     }
+    one_repository_from_its_evidence(&class, &since, &outcomes);
     let (_, message, _) = outcome("mismatched", "node-up");
     assert!(
         message.contains("the rule NodeCpuHigh recorded") && message.contains("for 1s"),
@@ -487,6 +488,42 @@ fn labs_1_and_4_grade_from_their_evidence(root: &Path, repo: &Path) {
                 .unwrap_or_else(|| panic!("lab {lab_number} {id}: {outcomes:#?}"))
                 .clone();
             assert_eq!(status, "pass", "lab {lab_number} {id}: {message}");
+        }
+    }
+}
+
+/// `--from-evidence` grades one repository's live criteria exactly as `--class` grades them in the batch.
+fn one_repository_from_its_evidence(
+    class: &Path,
+    since: &str,
+    batch: &std::collections::BTreeMap<(String, String), (String, String, String)>,
+) {
+    for name in ["good", "missing", "stale", "edited-verdict"] {
+        let dir = class.join(name).display().to_string();
+        let output = promlab(&[
+            "grade",
+            "--lab",
+            "5",
+            "--dir",
+            &dir,
+            "--from-evidence",
+            "--since",
+            since,
+            "--format",
+            "json",
+        ]);
+        let report: Value = serde_json::from_slice(&output.stdout)
+            .unwrap_or_else(|error| panic!("{name}: a JSON report ({error}): {}", stderr(&output)));
+        for id in ["node-up", "cpu-alert-fired", "delivered"] {
+            let result = report["results"]
+                .as_array()
+                .expect("results")
+                .iter()
+                .find(|result| result["id"] == id)
+                .unwrap_or_else(|| panic!("{name}: no {id} in {report}"));
+            let (status, message, _) = &batch[&(name.to_owned(), id.to_owned())];
+            assert_eq!(result["status"], status.as_str(), "{name} {id}: {result}");
+            assert_eq!(result["message"], message.as_str(), "{name} {id}: {result}");
         }
     }
 }

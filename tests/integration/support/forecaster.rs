@@ -4,9 +4,10 @@
 //! too briefly for a query test). That the real forecaster serves this contract is tested in
 //! `forecaster.rs`; once it has every model, the dashboard tests can start it instead.
 //!
-//! The contract: for each source series and model, gauges that keep the source series' labels,
-//! `predicted_values_<model>`, `predicted_values_<model>_yhat_upper`, `..._yhat_lower` and
-//! `..._anomaly` (1 when the latest actual value lies outside the band).
+//! The contract: for each source series and model (`auto` among them), gauges that keep the source
+//! series' labels, `predicted_values_<model>`, `predicted_values_<model>_yhat_upper`, `..._yhat_lower`,
+//! `..._anomaly` (1 when the latest actual value lies outside the band) and `..._anomaly_score` (band
+//! half-widths from the forecast); and `forecaster_auto_model{model}`, the model `auto` follows.
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
@@ -16,8 +17,9 @@ use axum::http::header::CONTENT_TYPE;
 use axum::routing::get;
 use tokio::task::JoinHandle;
 
-/// The forecaster's models.
-pub const MODELS: [&str; 7] = [
+/// The forecaster's forecasts: `auto` (the model it follows per series) and every single model.
+pub const MODELS: [&str; 8] = [
+    "auto",
     "fourier",
     "prophet",
     "ets",
@@ -76,6 +78,11 @@ fn exposition(source_instance: &str) -> String {
             "1",
             "1 when the latest model_result is outside the band",
         ),
+        (
+            "_anomaly_score",
+            "3",
+            "band half-widths from the forecast to the latest model_result",
+        ),
     ];
     let mut text = String::new();
     for model in MODELS {
@@ -88,5 +95,12 @@ fn exposition(source_instance: &str) -> String {
             .expect("writing to a String cannot fail");
         }
     }
+    let auto_labels =
+        format!("{{job=\"model_mock\",instance=\"{source_instance}\",model=\"fourier\"}}");
+    writeln!(
+        text,
+        "# HELP forecaster_auto_model the model predicted_values_auto follows\n# TYPE forecaster_auto_model gauge\nforecaster_auto_model{auto_labels} 1"
+    )
+    .expect("writing to a String cannot fail");
     text
 }

@@ -154,7 +154,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             Command::Classroom(args) => println!("{}", classroom::run(&args.into())?),
             Command::Grade(args) => {
                 let selection = args.selection();
-                grade::run_selected(&args.into(), &selection).await?;
+                grade::run_selected(&(*args).into(), &selection).await?;
             }
             Command::Doctor(args) => {
                 let format = args.format.into();

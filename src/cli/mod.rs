@@ -88,7 +88,7 @@ pub enum Command {
     /// Generate the lab's Prometheus files from a lab config (or check the committed ones).
     Generate(GenerateArgs),
     /// Grade a student's repository (or a class of them) on a lab: static checks, and live ones on the running stack.
-    Grade(GradeArgs),
+    Grade(Box<GradeArgs>),
     /// Check the lab's files, its running services and the host for the usual mistakes, with the fix.
     Doctor(DoctorArgs),
     /// Read Prometheus TSDB blocks offline: dump, export or list them (the head/WAL is not read).
@@ -378,7 +378,7 @@ mod tests {
             panic!("grade parses as grade");
         };
         assert_eq!(
-            GradeConfig::from(args).stack.grafana_auth,
+            GradeConfig::from(*args).stack.grafana_auth,
             Auth::Token(Secret::new("glsa_abc"))
         );
         let error = Cli::try_parse_from([

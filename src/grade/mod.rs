@@ -499,109 +499,10 @@ pub async fn run(config: &GradeConfig) -> Result<(), GradeError> {
 
 /// Runs `promlab grade` on the criteria `selection` keeps.
 pub async fn run_selected(config: &GradeConfig, selection: &Selection) -> Result<(), GradeError> {
-    let mut criteria = config.lab.criteria()?;
-    if let Some(id) = &selection.only {
-        let known: Vec<String> = criteria.criteria.iter().map(|c| c.id.clone()).collect();
-        criteria.criteria.retain(|criterion| &criterion.id == id);
-        if criteria.criteria.is_empty() {
-            return Err(GradeError::UnknownCriterion {
-                lab: criteria.lab,
-                id: id.clone(),
-                known: known.join(", "),
-            });
-        }
-    }
-    let started = Instant::now();
-    let jobs = config.jobs.max(1);
+    let criteria = selected(config.lab.criteria()?, selection)?;
     let (text, failed, total, students) = match &config.target {
-        Target::Repo(repo) => {
-            if !repo.is_dir() {
-                return Err(GradeError::Read {
-                    path: repo.display().to_string(),
-                    source: std::io::Error::new(std::io::ErrorKind::NotFound, "not a folder"),
-                });
-            }
-            let live_source = if config.from_evidence {
-                Live::Evidence(config.window)
-            } else {
-                Live::Stack(&config.stack)
-            };
-            let mut reports = grade(
-                &config.lab,
-                &criteria,
-                std::slice::from_ref(repo),
-                live_source,
-                jobs,
-            )
-            .await;
-            if selection.no_skip {
-                no_skip(&mut reports);
-            }
-            let report = &reports[0];
-            if let Some(path) = &config.record {
-                let recorded = evidence::record(
-                    repo,
-                    &criteria,
-                    report,
-                    &config.stack,
-                    config.sink.as_deref(),
-                )
-                .await?;
-                evidence::write(&recorded, path)?;
-                tracing::info!(path = %path.display(), "evidence recorded");
-            }
-            (
-                report::render_one(report, config.format, config.colour),
-                report.count("FAIL"),
-                report.results.len(),
-                1,
-            )
-        }
-        Target::Class(class) => {
-            if config.stack.prometheus.is_some()
-                || config.stack.alertmanager.is_some()
-                || config.stack.grafana.is_some()
-                || config.record.is_some()
-            {
-                return Err(GradeError::LiveClass);
-            }
-            let repos = class_repos(class)?;
-            let mut students = grade(
-                &config.lab,
-                &criteria,
-                &repos,
-                Live::Evidence(config.window),
-                jobs,
-            )
-            .await;
-            if selection.no_skip {
-                no_skip(&mut students);
-            }
-            if let Some(folder) = &config.reports {
-                std::fs::create_dir_all(folder).map_err(|source| FsError::new(folder, source))?;
-                for student in &students {
-                    let path =
-                        folder.join(format!("{}.{}", student.student, config.format.extension()));
-                    let text = report::render_one(student, config.format, false);
-                    write_bytes_atomically(&path, text.as_bytes(), WriteOptions::default())?;
-                }
-            }
-            let class_report = ClassReport {
-                lab: criteria.lab,
-                lab_title: criteria.title.clone(),
-                criteria: criteria.criteria.iter().map(|c| c.id.clone()).collect(),
-                seconds: started.elapsed().as_secs_f64(),
-                students,
-            };
-            let failed = class_report.students.iter().map(|s| s.count("FAIL")).sum();
-            let total = class_report.students.iter().map(|s| s.results.len()).sum();
-            (
-                report::render_class(&class_report, config.format, config.colour),
-                failed,
-                total,
-                class_report.students.len(),
-            )
-        }
+        Target::Repo(repo) => grade_repo(config, &criteria, repo, selection).await?,
+        Target::Class(class) => grade_class(config, &criteria, class, selection).await?,
     };
     match &config.output {
         Some(path) => write_bytes_atomically(path, text.as_bytes(), WriteOptions::default())?,
@@ -615,6 +516,128 @@ pub async fn run_selected(config: &GradeConfig, selection: &Selection) -> Result
         });
     }
     Ok(())
+}
+
+/// The lab's criteria that `--only` keeps (all without it).
+fn selected(mut criteria: LabCriteria, selection: &Selection) -> Result<LabCriteria, GradeError> {
+    if let Some(id) = &selection.only {
+        let known: Vec<String> = criteria.criteria.iter().map(|c| c.id.clone()).collect();
+        criteria.criteria.retain(|criterion| &criterion.id == id);
+        if criteria.criteria.is_empty() {
+            return Err(GradeError::UnknownCriterion {
+                lab: criteria.lab,
+                id: id.clone(),
+                known: known.join(", "),
+            });
+        }
+    }
+    Ok(criteria)
+}
+
+/// A graded run: the report's text, the criteria failed, the criteria graded, the students.
+type Graded = (String, usize, usize, usize);
+
+/// One repository, its live criteria from the stack (or its evidence); `--record` saves the evidence.
+async fn grade_repo(
+    config: &GradeConfig,
+    criteria: &LabCriteria,
+    repo: &Path,
+    selection: &Selection,
+) -> Result<Graded, GradeError> {
+    if !repo.is_dir() {
+        return Err(GradeError::Read {
+            path: repo.display().to_string(),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "not a folder"),
+        });
+    }
+    let live_source = if config.from_evidence {
+        Live::Evidence(config.window)
+    } else {
+        Live::Stack(&config.stack)
+    };
+    let repos = [repo.to_path_buf()];
+    let mut reports = grade(
+        &config.lab,
+        criteria,
+        &repos,
+        live_source,
+        config.jobs.max(1),
+    )
+    .await;
+    if selection.no_skip {
+        no_skip(&mut reports);
+    }
+    let report = &reports[0];
+    if let Some(path) = &config.record {
+        let recorded = evidence::record(
+            repo,
+            criteria,
+            report,
+            &config.stack,
+            config.sink.as_deref(),
+        )
+        .await?;
+        evidence::write(&recorded, path)?;
+        tracing::info!(path = %path.display(), "evidence recorded");
+    }
+    Ok((
+        report::render_one(report, config.format, config.colour),
+        report.count("FAIL"),
+        report.results.len(),
+        1,
+    ))
+}
+
+/// A class: every repository's files, and its live criteria from its evidence; `--reports` too.
+async fn grade_class(
+    config: &GradeConfig,
+    criteria: &LabCriteria,
+    class: &Path,
+    selection: &Selection,
+) -> Result<Graded, GradeError> {
+    let started = Instant::now();
+    if config.stack.prometheus.is_some()
+        || config.stack.alertmanager.is_some()
+        || config.stack.grafana.is_some()
+        || config.record.is_some()
+    {
+        return Err(GradeError::LiveClass);
+    }
+    let repos = class_repos(class)?;
+    let mut students = grade(
+        &config.lab,
+        criteria,
+        &repos,
+        Live::Evidence(config.window),
+        config.jobs.max(1),
+    )
+    .await;
+    if selection.no_skip {
+        no_skip(&mut students);
+    }
+    if let Some(folder) = &config.reports {
+        std::fs::create_dir_all(folder).map_err(|source| FsError::new(folder, source))?;
+        for student in &students {
+            let path = folder.join(format!("{}.{}", student.student, config.format.extension()));
+            let text = report::render_one(student, config.format, false);
+            write_bytes_atomically(&path, text.as_bytes(), WriteOptions::default())?;
+        }
+    }
+    let class_report = ClassReport {
+        lab: criteria.lab,
+        lab_title: criteria.title.clone(),
+        criteria: criteria.criteria.iter().map(|c| c.id.clone()).collect(),
+        seconds: started.elapsed().as_secs_f64(),
+        students,
+    };
+    let failed = class_report.students.iter().map(|s| s.count("FAIL")).sum();
+    let total = class_report.students.iter().map(|s| s.results.len()).sum();
+    Ok((
+        report::render_class(&class_report, config.format, config.colour),
+        failed,
+        total,
+        class_report.students.len(),
+    ))
 }
 
 /// The timeout of each live call, unless the user sets one.

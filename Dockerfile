@@ -49,7 +49,7 @@ WORKDIR /src
 # Dependencies first, in a layer of their own: editing promlab's code does not rebuild them.
 COPY Cargo.toml Cargo.lock ./
 RUN mkdir src && echo 'fn main() {}' > src/main.rs && touch src/lib.rs \
- && cargo build --release --locked --features "$FEATURES" \
+ && cargo build --profile image --locked --features "$FEATURES" \
  && rm -rf src
 COPY build.rs ./
 COPY src src
@@ -63,9 +63,9 @@ COPY forecaster.yaml ./
 # `docker build --build-arg PROMLAB_REVISION=$(git rev-parse --short=12 HEAD) .`
 ARG PROMLAB_REVISION=unknown
 # COPY keeps the context's modification times, which can predate the layer above: touch, so cargo rebuilds.
-RUN touch src/main.rs src/lib.rs && cargo build --release --locked --features "$FEATURES"
+RUN touch src/main.rs src/lib.rs && cargo build --profile image --locked --features "$FEATURES"
 COPY docker/rootfs.sh /usr/local/bin/promlab-rootfs
-RUN promlab-rootfs target/release/promlab /etc/ssl/certs/ca-certificates.crt /rootfs
+RUN promlab-rootfs target/image/promlab /etc/ssl/certs/ca-certificates.crt /rootfs
 
 # The image: the runtime with the binary built above.
 FROM runtime

@@ -18,7 +18,7 @@ pub const PROMLAB_IMAGE: &str = concat!("ghcr.io/promlab/promlab:", env!("CARGO_
 /// never the published one, so a local build is never mistaken for a release.
 pub const PROMLAB_LOCAL_IMAGE: &str = "promlab:local";
 /// The services that run promlab's image (the build override builds it for each).
-const PROMLAB_SERVICES: [&str; 6] = [
+pub const PROMLAB_SERVICES: [&str; 6] = [
     "secrets",
     "model-mock",
     "webhook-sink",

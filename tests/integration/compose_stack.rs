@@ -228,15 +228,8 @@ fn password_line(logs: &str) -> String {
 fn stack() -> Result<Stack, Missing> {
     let compose = compose_command()?;
     let promlab = ["secrets", "model-mock", "webhook-sink", "forecaster"];
-    // The services under a profile, not started by `up`: the tools one runs with `run`.
-    let promlab_images = [
-        "secrets",
-        "model-mock",
-        "webhook-sink",
-        "forecaster",
-        "promlab",
-        "stress",
-    ];
+    // Every service of promlab's image, those under a profile (not started by `up`) among them.
+    let promlab_images = promlab::generate::compose::PROMLAB_SERVICES;
     let mut choices: Vec<(&[&str], Option<String>)> = Vec::new();
     for (services, pin) in [
         (&promlab_images[..], PROMLAB_IMAGE),

@@ -124,20 +124,15 @@ fn the_workflows_pass_actionlint_and_zizmor() {
 #[test]
 fn dist_plans_every_release_artefact_from_the_committed_workflow() {
     let test = "dist_plans_every_release_artefact_from_the_committed_workflow";
-    let dist = match which("dist") {
-        Ok(dist) => dist,
-        Err(missing) => {
-            crate::support::skip_unless_required(
-                test,
-                &format!(
-                    "{} (cargo install cargo-dist --version 0.34.0 --locked)",
-                    missing.0
-                ),
-                "PROMLAB_REQUIRE_DIST",
-            );
-            return;
-        }
+    let Ok(dist) = which("dist") else {
+        crate::support::skip_unless_required(
+            test,
+            "`dist` is not on the PATH: .ci/run does not install it (compiling it takes about 35 minutes on 2 cores); `cargo install cargo-dist --version 0.34.0 --locked` does, and the GitHub workflow ci.yml installs it and sets PROMLAB_REQUIRE_DIST=1",
+            "PROMLAB_REQUIRE_DIST",
+        );
+        return;
     };
+
     let run = |args: &[&str]| {
         let output = Command::new(&dist)
             .args(args)

@@ -280,44 +280,41 @@ fn encode_health(encoder: &mut Encoder, inner: &Inner) {
 
 /// Per series and model: the holdout sMAPE and the calibrated band's holdout coverage.
 fn encode_holdouts(encoder: &mut Encoder, inner: &Inner) {
-    let mut errors = Vec::new();
-    for series in inner.series.values() {
-        for forecast in &series.forecasts {
-            if let Some(error) = forecast.holdout_smape {
-                errors.push((
-                    owned(&series.labels, Some(("model", forecast.model))),
-                    error,
-                ));
-            }
-        }
+    let per_model = |value: fn(&ModelForecast) -> Option<f64>| -> Vec<(OwnedLabels, f64)> {
+        inner
+            .series
+            .values()
+            .flat_map(|series| {
+                series.forecasts.iter().filter_map(|forecast| {
+                    value(forecast)
+                        .map(|v| (owned(&series.labels, Some(("model", forecast.model))), v))
+                })
+            })
+            .collect()
+    };
+    for (name, help, unit, rows) in [
+        (
+            "forecaster_holdout_smape_percent",
+            "Mean sMAPE of each model over its rolling holdouts (the model fitted before each, scored on what followed), in percent.",
+            "percent",
+            per_model(|forecast| forecast.holdout_smape),
+        ),
+        (
+            "forecaster_holdout_coverage_ratio",
+            "Share of the last holdouts' actual values inside each model's calibrated band, each holdout judged by a band sized on the others only (out of sample); compare with interval_width.",
+            "ratio",
+            per_model(|forecast| forecast.coverage),
+        ),
+    ] {
+        let rows: Vec<(Vec<(&str, &str)>, f64)> =
+            rows.iter().map(|(l, v)| (borrowed(l), *v)).collect();
+        encoder.gauge(
+            name,
+            help,
+            Some(unit),
+            rows.iter().map(|(l, v)| (&l[..], *v)),
+        );
     }
-    let errors: Vec<(Vec<(&str, &str)>, f64)> =
-        errors.iter().map(|(l, v)| (borrowed(l), *v)).collect();
-    encoder.gauge(
-        "forecaster_holdout_smape_percent",
-        "Mean sMAPE of each model over its rolling holdouts (the model fitted before each, scored on what followed), in percent.",
-        Some("percent"),
-        errors.iter().map(|(l, v)| (&l[..], *v)),
-    );
-    let mut coverages = Vec::new();
-    for series in inner.series.values() {
-        for forecast in &series.forecasts {
-            if let Some(coverage) = forecast.coverage {
-                coverages.push((
-                    owned(&series.labels, Some(("model", forecast.model))),
-                    coverage,
-                ));
-            }
-        }
-    }
-    let coverages: Vec<(Vec<(&str, &str)>, f64)> =
-        coverages.iter().map(|(l, v)| (borrowed(l), *v)).collect();
-    encoder.gauge(
-        "forecaster_holdout_coverage_ratio",
-        "Share of the last holdouts' actual values inside each model's calibrated band, each holdout judged by a band sized on the others only (out of sample); compare with interval_width.",
-        Some("ratio"),
-        coverages.iter().map(|(l, v)| (&l[..], *v)),
-    );
 }
 
 async fn metrics(State(app): State<App>, headers: HeaderMap) -> impl IntoResponse {

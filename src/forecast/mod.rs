@@ -34,7 +34,7 @@ pub use models::{
 pub use router::{App, encode, router};
 pub use select::choose as choose_model;
 pub use shard::{Shard, ShardError, jump, label_hash};
-pub use state::{ForecastState, Health, ModelForecast, SeriesState, Status};
+pub use state::{ForecastState, Health, ModelForecast, Phases, SeriesState, Status};
 pub use trainer::{choose_auto, fit_series, next_wait, output_labels};
 
 use crate::clients::{ClientError, Prometheus};

@@ -222,6 +222,28 @@ fn encode_health(encoder: &mut Encoder, inner: &Inner) {
         Some("seconds"),
         [(&[][..], health.last_duration_seconds)],
     );
+    let phases = &health.last_phases;
+    encoder.gauge(
+        "forecaster_training_phase_duration_seconds",
+        "Where the last successful training cycle's time went, by phase: pull (the history from Prometheus) and fit (every model on every series, on all cores).",
+        Some("seconds"),
+        [
+            (&[("phase", "pull")][..], phases.pull_seconds),
+            (&[("phase", "fit")][..], phases.fit_seconds),
+        ],
+    );
+    encoder.gauge(
+        "forecaster_model_fit_duration_seconds",
+        "Per model, the seconds its fits took in the last successful training cycle, summed over series and cores (holdouts included).",
+        Some("seconds"),
+        phases
+            .model_seconds
+            .iter()
+            .map(|(model, seconds)| ([("model", *model)], *seconds))
+            .collect::<Vec<_>>()
+            .iter()
+            .map(|(labels, seconds)| (&labels[..], *seconds)),
+    );
     let count = |wanted: fn(&Status) -> bool| {
         inner.series.values().filter(|s| wanted(&s.status)).count() as f64
     };

@@ -79,6 +79,8 @@ pub struct SeriesState {
     pub latest: Option<(f64, f64)>,
     /// The model `predicted_values_auto` follows (see [`super::select`]).
     pub auto: Option<&'static str>,
+    /// Seconds each model's fits of the last training took on this series, holdouts included.
+    pub fit_seconds: Vec<(&'static str, f64)>,
 }
 
 impl SeriesState {
@@ -115,6 +117,8 @@ pub struct Health {
     pub prometheus_error: Option<String>,
     pub last_success: Option<f64>,
     pub last_duration_seconds: f64,
+    /// Where the last successful training's time went.
+    pub last_phases: Phases,
     pub training_failures: u64,
     /// Model fits that failed, by reason: `error` (the model refused the series: too short, not
     /// finite…) or `panic` (a model bug, caught: it costs only that series and model).
@@ -131,6 +135,34 @@ pub struct Health {
     pub target_errors: std::collections::BTreeMap<String, String>,
     /// The part of the series this replica forecasts (see `shard.rs`).
     pub shard: super::Shard,
+}
+
+/// Where one training cycle's time went.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Phases {
+    /// Wall-clock seconds pulling the targets' history from Prometheus.
+    pub pull_seconds: f64,
+    /// Wall-clock seconds fitting every model on every series, on all the cores.
+    pub fit_seconds: f64,
+    /// Per model, the seconds its fits took, summed over the series and the cores (holdouts included):
+    /// it may exceed `fit_seconds` on several cores.
+    pub model_seconds: BTreeMap<&'static str, f64>,
+}
+
+impl Phases {
+    /// The phases of a cycle that pulled for `pull_seconds`, fitted for `fit_seconds`, and gave `fitted`.
+    #[must_use]
+    pub fn of(pull_seconds: f64, fit_seconds: f64, fitted: &[SeriesState]) -> Self {
+        let mut model_seconds = BTreeMap::new();
+        for (model, seconds) in fitted.iter().flat_map(|series| &series.fit_seconds) {
+            *model_seconds.entry(*model).or_default() += seconds;
+        }
+        Self {
+            pull_seconds,
+            fit_seconds,
+            model_seconds,
+        }
+    }
 }
 
 /// Training that has not succeeded for this many retrain intervals makes the forecaster unhealthy.
@@ -257,6 +289,7 @@ mod tests {
             model_panics: 0,
             latest: Some((110.0, 0.65)),
             auto: None,
+            fit_seconds: Vec::new(),
         };
         assert_eq!(series.anomaly(&series.forecasts[0]), Some(false));
         let score = series.anomaly_score(&series.forecasts[0]).unwrap();

@@ -9,7 +9,7 @@ use super::history::{History, clean};
 use super::models::{Model, build, calibrate};
 use super::select::choose;
 use super::shard::Shard;
-use super::state::{ForecastState, ModelForecast, SeriesState, Status};
+use super::state::{ForecastState, ModelForecast, Phases, SeriesState, Status};
 use crate::clients::{ClientError, Prometheus};
 use crate::series::Labels;
 
@@ -89,6 +89,7 @@ pub fn fit_series(
             .last()
             .map(|value| (history.next_time() - history.step, *value)),
         auto: None,
+        fit_seconds: Vec::new(),
     };
     if n < settings.min_points {
         return series;
@@ -96,7 +97,8 @@ pub fn fit_series(
     let horizon = settings.horizon_steps();
     let level = settings.interval_width;
     for model in models {
-        match calibrate(
+        let fitting = std::time::Instant::now();
+        let calibrated = calibrate(
             model.as_ref(),
             &history.values,
             horizon,
@@ -104,7 +106,11 @@ pub fn fit_series(
             settings.holdouts,
             settings.min_points,
             guarded,
-        ) {
+        );
+        series
+            .fit_seconds
+            .push((model.name(), fitting.elapsed().as_secs_f64()));
+        match calibrated {
             Ok(calibrated) => series.forecasts.push(ModelForecast {
                 model: model.name(),
                 start: history.next_time(),
@@ -185,10 +191,10 @@ fn guarded(
     }
 }
 
-/// Fits every series, spread over the machine's cores (each thread fits a contiguous share), in order.
+/// Fits every series on the machine's cores, in order. Each worker takes the next unfitted series
+/// (rayon's work stealing), so a few slow series do not leave the other cores idle.
 fn fit_all(histories: &[(String, Labels, History)], settings: &Settings) -> Vec<SeriesState> {
-    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-    let share = histories.len().div_ceil(threads).max(1);
+    use rayon::prelude::*;
     let models = || -> Vec<Box<dyn Model>> {
         settings
             .models
@@ -196,26 +202,12 @@ fn fit_all(histories: &[(String, Labels, History)], settings: &Settings) -> Vec<
             .map(|kind| build(*kind, settings.model_settings))
             .collect()
     };
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = histories
-            .chunks(share)
-            .map(|chunk| {
-                scope.spawn(move || {
-                    let models = models();
-                    chunk
-                        .iter()
-                        .map(|(target, labels, history)| {
-                            fit_series(target, labels.clone(), history, settings, &models)
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|worker| worker.join().expect("a fitting thread never panics"))
-            .collect()
-    })
+    histories
+        .par_iter()
+        .map_init(models, |models, (target, labels, history)| {
+            fit_series(target, labels.clone(), history, settings, models)
+        })
+        .collect()
 }
 
 /// One training cycle: every target's history, every model on every series. On a Prometheus error,
@@ -259,6 +251,7 @@ pub(super) async fn train_once(
             ));
         }
     }
+    let pulled = started.elapsed().as_secs_f64();
     let fitting = settings.clone();
     let fitted = tokio::task::spawn_blocking(move || fit_all(&histories, &fitting)).await;
     let fitted = match fitted {
@@ -274,6 +267,7 @@ pub(super) async fn train_once(
     for (query, matched) in &capped {
         tracing::warn!(%query, matched, kept = settings.max_series, "the target matches more series than max_series: the first ones by label are forecast");
     }
+    let phases = Phases::of(pulled, duration - pulled, &fitted);
     state.write(|inner| {
         let mut series = BTreeMap::new();
         for mut fresh in fitted {
@@ -316,6 +310,7 @@ pub(super) async fn train_once(
         inner.series = series;
         inner.health.last_success = Some(now);
         inner.health.last_duration_seconds = duration;
+        inner.health.last_phases = phases;
         inner.health.capped = capped;
     });
     Ok(())

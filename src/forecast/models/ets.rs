@@ -12,6 +12,12 @@
 //! - no season (or too little history for two): non-seasonal `AutoETS`.
 //!
 //! [`Model::variant`] names which, for the page.
+//!
+//! `AutoETS` is fitted on the last [`FIT_WINDOW`] points only (the season's profile still uses the whole
+//! history). Its six candidate models each run an optimiser over every point, so its cost grows with
+//! the history, while its forecast hardly depends on points that old: exponential smoothing weighs
+//! them by `(1 - alpha)^age`. Measured (bench/forecast-scale.sh, 1,000 one-day series at 1-minute
+//! steps): the whole day took 14.5 s for a mean sMAPE of 2.001 %, the last 480 points 5.4 s for 1.990 %.
 
 use augurs::ets::AutoETS;
 use augurs::prelude::*;
@@ -22,6 +28,8 @@ use super::stats::{detect_season, mean};
 const NAME: &str = "ets";
 /// `AutoETS` needs a few points per parameter it may fit.
 const MIN_POINTS: usize = 8;
+/// The most recent points `AutoETS` is fitted on (see the module's documentation).
+pub(super) const FIT_WINDOW: usize = 480;
 
 /// The model; `season` in steps, detected from the history when `None`.
 #[derive(Debug, Clone, Copy, Default)]
@@ -109,6 +117,7 @@ impl Model for Ets {
         check_history(NAME, history, MIN_POINTS)?;
         let failed = failed(NAME);
         let fit = |values: &[f64]| -> Result<Forecast, ModelError> {
+            let values = &values[values.len().saturating_sub(FIT_WINDOW)..];
             let fitted = AutoETS::non_seasonal()
                 .fit(values)
                 .map_err(|error| failed(&error))?;
@@ -223,5 +232,32 @@ mod tests {
             Ets::default().forecast(&[1.0; 3], 2, 0.9),
             Err(ModelError::TooShort { need: 8, .. })
         ));
+    }
+
+    #[test]
+    fn only_the_recent_window_shapes_the_fit_while_the_season_uses_the_whole_history() {
+        // A level of 100 long ago, then a level of 10: the forecast is the recent level's, and a history
+        // of any length before the window gives the same forecast (the cost stays bounded).
+        let recent: Vec<f64> = gaussian_noise(5, FIT_WINDOW)
+            .into_iter()
+            .map(|noise| 10.0 + 0.1 * noise)
+            .collect();
+        let with_old = |old: usize| -> Vec<f64> {
+            std::iter::repeat_n(100.0, old)
+                .chain(recent.iter().copied())
+                .collect()
+        };
+        let ets = Ets::new(Some(1));
+        let short = ets.forecast(&recent, 5, 0.95).unwrap();
+        for old in [100, 5_000] {
+            let long = ets.forecast(&with_old(old), 5, 0.95).unwrap();
+            for (a, b) in short.point.iter().zip(&long.point) {
+                assert!(
+                    (a - b).abs() < 1e-9,
+                    "{old} old points changed the forecast"
+                );
+            }
+            assert!((long.point[0] - 10.0).abs() < 0.2, "{:?}", long.point);
+        }
     }
 }

@@ -29,7 +29,7 @@ pub use history::{History, MAX_FILLED_GAP, clean, whole_steps};
 pub use models::{
     ArimaFit, ArimaOrder, Calibrated, Forecast, Fourier, Model, ModelError, ModelKind,
     ModelSettings, SeasonalNaive, arima_auto_fit, band_widths, build, calibrate,
-    conformal_quantile, detect_season, half_width, normal_quantile, smape,
+    conformal_quantile, consensus, detect_season, half_width, normal_quantile, smape,
 };
 pub use router::{App, encode, router};
 pub use select::choose as choose_model;

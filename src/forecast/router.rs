@@ -173,6 +173,23 @@ pub fn encode(inner: &Inner, models: &[&'static str], now: f64, format: Format) 
         None,
         followed.iter().map(|(l, v)| (&l[..], *v)),
     );
+    let consensus: Vec<(OwnedLabels, f64)> = inner
+        .series
+        .values()
+        .filter_map(|series| {
+            series
+                .consensus_score()
+                .map(|score| (owned(&series.labels, None), score))
+        })
+        .collect();
+    let consensus: Vec<(Vec<(&str, &str)>, f64)> =
+        consensus.iter().map(|(l, v)| (borrowed(l), *v)).collect();
+    encoder.gauge(
+        "predicted_values_consensus_anomaly_score",
+        "The smallest of every model's anomaly score on each series: above 1, the latest actual value lies outside every model's band.",
+        None,
+        consensus.iter().map(|(l, v)| (&l[..], *v)),
+    );
     encode_health(&mut encoder, inner);
     encoder.info(
         "promlab_build",

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use super::history::whole_steps;
-use super::models::{Forecast, band_widths};
+use super::models::{Forecast, band_widths, consensus};
 use crate::series::Labels;
 
 /// One model's forecast of one series.
@@ -99,6 +99,16 @@ impl SeriesState {
         let (at, value) = self.latest?;
         let (point, lower, upper) = forecast.at(at)?;
         Some(band_widths(value, point, lower, upper))
+    }
+
+    /// The consensus of every model's anomaly score ([`consensus`]): the smallest.
+    #[must_use]
+    pub fn consensus_score(&self) -> Option<f64> {
+        consensus(
+            self.forecasts
+                .iter()
+                .filter_map(|forecast| self.anomaly_score(forecast)),
+        )
     }
 
     /// The forecast `predicted_values_auto` follows.
@@ -307,5 +317,33 @@ mod tests {
             None,
             "no band, no flag"
         );
+    }
+
+    #[test]
+    fn the_consensus_score_is_the_least_unusual_models() {
+        let mut wide = forecast();
+        wide.model = "ets";
+        wide.forecast.lower = vec![0.0, -0.1];
+        wide.forecast.upper = vec![1.0, 1.3];
+        let mut series = SeriesState {
+            target: "model_result".to_owned(),
+            labels: Labels::new(),
+            status: Status::Ready,
+            history: Vec::new(),
+            forecasts: vec![forecast(), wide],
+            model_errors: Vec::new(),
+            model_panics: 0,
+            // 0.35 above both points: 3.5 of fourier's half-widths (0.1), 0.5 of ets' (0.7).
+            latest: Some((110.0, 0.95)),
+            auto: None,
+            fit_seconds: Vec::new(),
+        };
+        let score = series.consensus_score().unwrap();
+        assert!((score - 0.5).abs() < 1e-9, "{score}: ets finds it usual");
+        series.forecasts.truncate(1);
+        let score = series.consensus_score().unwrap();
+        assert!((score - 3.5).abs() < 1e-9, "{score}: fourier alone");
+        series.latest = Some((500.0, 0.95));
+        assert_eq!(series.consensus_score(), None, "no band covers it");
     }
 }

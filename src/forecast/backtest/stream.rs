@@ -4,7 +4,7 @@
 //! ([`choose`], with hysteresis), and each of the next `every` actual values is scored by how many band
 //! half-widths it lies from that forecast ([`band_widths`]). No point is judged on anything after it.
 
-use crate::forecast::models::{Model, band_widths, calibrate};
+use crate::forecast::models::{Model, band_widths, calibrate, consensus};
 use crate::forecast::select::choose;
 
 /// How a series is streamed.
@@ -32,6 +32,9 @@ pub struct Streamed {
     pub inside: Vec<Option<bool>>,
     /// The forecast each point was judged by (NaN before the warm-up).
     pub points: Vec<f64>,
+    /// Per model (in `models`' order): each point's score under that model's own forecast (NaN where
+    /// it gave none).
+    pub model_scores: Vec<Vec<f64>>,
     /// Seconds spent fitting (holdouts and calibration included).
     pub fit_seconds: f64,
 }
@@ -45,6 +48,7 @@ pub fn stream(values: &[f64], models: &[Box<dyn Model>], settings: &StreamSettin
         followed: vec![0; models.len()],
         inside: vec![None; n],
         points: vec![f64::NAN; n],
+        model_scores: vec![vec![f64::NAN; n]; models.len()],
         fit_seconds: 0.0,
     };
     let every = settings.every.max(1);
@@ -77,6 +81,15 @@ pub fn stream(values: &[f64], models: &[Box<dyn Model>], settings: &StreamSettin
             .zip(&fitted)
             .filter_map(|(model, fit)| fit.as_ref().map(|fit| (model.name(), fit.holdout_smape)))
             .collect();
+        for (scores, fit) in streamed.model_scores.iter_mut().zip(&fitted) {
+            if let Some(fit) = fit {
+                let f = &fit.forecast;
+                for h in 0..steps {
+                    scores[origin + h] =
+                        band_widths(values[origin + h], f.point[h], f.lower[h], f.upper[h]);
+                }
+            }
+        }
         followed = choose(followed, &candidates, settings.hysteresis);
         let chosen = models
             .iter()
@@ -97,6 +110,20 @@ pub fn stream(values: &[f64], models: &[Box<dyn Model>], settings: &StreamSettin
         origin += steps;
     }
     streamed
+}
+
+impl Streamed {
+    /// Each point's consensus score ([`consensus`]: the smallest of the models' scores), as
+    /// `predicted_values_consensus_anomaly_score` serves it; 0 where no model forecast.
+    #[must_use]
+    pub fn consensus_scores(&self) -> Vec<f64> {
+        (0..self.scores.len())
+            .map(|t| {
+                let scored = self.model_scores.iter().map(|scores| scores[t]);
+                consensus(scored.filter(|score| !score.is_nan())).unwrap_or(0.0)
+            })
+            .collect()
+    }
 }
 
 /// The scores with every point that does not exceed all of the `memory` points before it damped to a

@@ -56,6 +56,14 @@ pub fn band_widths(actual: f64, point: f64, lower: f64, upper: f64) -> f64 {
     (actual - point).abs() / half_width(point, lower, upper)
 }
 
+/// The consensus of several models' anomaly scores ([`band_widths`]) of one actual value: the smallest,
+/// the score of the model that finds it least unusual. Above 1, the value lies outside every model's
+/// band, so one badly calibrated model cannot raise it alone. `None` without any score.
+#[must_use]
+pub fn consensus(scores: impl IntoIterator<Item = f64>) -> Option<f64> {
+    scores.into_iter().reduce(f64::min)
+}
+
 /// The split-conformal quantile of `scores` at `level`: the `ceil((m + 1) level)`-th smallest of the `m`
 /// scores; `None` when there are too few for it to be finite.
 #[must_use]

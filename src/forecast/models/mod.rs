@@ -22,7 +22,9 @@ mod seasonal_naive;
 mod stats;
 
 pub use arima::{ArimaFit, Order as ArimaOrder, auto_fit as arima_auto_fit};
-pub use conformal::{Calibrated, band_widths, calibrate, conformal_quantile, half_width};
+pub use conformal::{
+    Calibrated, band_widths, calibrate, conformal_quantile, consensus, half_width,
+};
 pub use fourier::Fourier;
 pub use model::{Forecast, Model, ModelError};
 pub use registry::{ModelKind, ModelSettings, build};

@@ -1,11 +1,13 @@
 //! Benchmark tool (bench/nab-stream.sh): the forecaster's streaming anomaly scores over NAB's whole corpus,
 //! scored as NAB scores them (the three profiles, the threshold optimised per profile).
 //!
-//! Usage: `cargo run --release --example nab_stream -- NAB_DIR MODELS EVERY WINDOW MEMORY`, e.g.
-//! `/work/shared/nab seasonal_naive,fourier 10 1000 100`. Each file is streamed by
+//! Usage: `cargo run --release --example nab_stream -- NAB_DIR MODELS EVERY WINDOW MEMORY DETECTOR`,
+//! e.g. `/work/shared/nab seasonal_naive,fourier 10 1000 1000 consensus`. Each file is streamed by
 //! `promlab::forecast::stream::stream`: every EVERY rows, the models are fitted on the WINDOW rows
-//! before, calibrated on their holdouts, the best followed (as `predicted_values_auto`), and each of the
-//! next rows scored in band half-widths; a score not above all of the MEMORY before it is damped
+//! before and calibrated on their holdouts, and each of the next rows is scored in band half-widths.
+//! DETECTOR picks the score, as the forecaster serves it: `auto` (the model with the best holdout
+//! sMAPE, `predicted_values_auto_anomaly_score`) or `consensus` (the smallest of the models' scores,
+//! `predicted_values_consensus_anomaly_score`). A score not above all of the MEMORY before it is damped
 //! (`first_crossings`), and the result mapped to NAB's `[0, 1)`.
 
 use std::path::Path;
@@ -15,6 +17,13 @@ use promlab::forecast::nab::{self, DetectorScores};
 use promlab::forecast::stream::{StreamSettings, first_crossings, nab_anomaly_score, stream};
 use promlab::forecast::{Model, ModelKind, ModelSettings, build, detect_season};
 
+/// Which of the forecaster's scores is judged.
+#[derive(Debug, Clone, Copy)]
+enum Detector {
+    Auto,
+    Consensus,
+}
+
 /// One corpus file streamed: its key, its NAB anomaly scores, the refits following each model.
 fn stream_file(
     dir: &Path,
@@ -23,6 +32,7 @@ fn stream_file(
     every: usize,
     window: usize,
     memory: usize,
+    detector: Detector,
 ) -> (String, DetectorScores, Vec<usize>) {
     let text = std::fs::read_to_string(dir.join("data").join(key))
         .or_else(|_| std::fs::read_to_string(dir.join(key)))
@@ -51,9 +61,13 @@ fn stream_file(
             hysteresis: 0.1,
         },
     );
+    let base = match detector {
+        Detector::Auto => streamed.scores.clone(),
+        Detector::Consensus => streamed.consensus_scores(),
+    };
     let scores = DetectorScores {
         timestamps: csv.timestamps.clone(),
-        anomaly_scores: first_crossings(&streamed.scores, memory)
+        anomaly_scores: first_crossings(&base, memory)
             .iter()
             .map(|score| nab_anomaly_score(*score))
             .collect(),
@@ -63,8 +77,13 @@ fn stream_file(
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let [dir, models, every, window, memory] = args.as_slice() else {
-        return Err("usage: nab_stream NAB_DIR MODELS EVERY WINDOW MEMORY".into());
+    let [dir, models, every, window, memory, detector] = args.as_slice() else {
+        return Err("usage: nab_stream NAB_DIR MODELS EVERY WINDOW MEMORY auto|consensus".into());
+    };
+    let detector = match detector.as_str() {
+        "auto" => Detector::Auto,
+        "consensus" => Detector::Consensus,
+        other => return Err(format!("{other:?} is no detector: auto or consensus").into()),
     };
     let memory: usize = memory.parse()?;
     let dir = Path::new(dir);
@@ -89,7 +108,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 scope.spawn(move || {
                     chunk
                         .iter()
-                        .map(|key| stream_file(dir, key, kinds, every, window, memory))
+                        .map(|key| {
+                            stream_file(dir, key, kinds, every, window, memory, detector)
+                        })
                         .collect::<Vec<_>>()
                 })
             })
@@ -106,7 +127,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .collect();
     let rows: usize = results.iter().map(|(_, s, _)| s.timestamps.len()).sum();
     println!(
-        "promlab streaming ({models}; refit every {every} rows on the last {window}; first crossings over {memory} rows), {} files, {rows} rows, {seconds:.1} s\n",
+        "promlab streaming ({detector:?} score of {models}; refit every {every} rows on the last {window}; first crossings over {memory} rows), {} files, {rows} rows, {seconds:.1} s\n",
         files.len()
     );
     println!(

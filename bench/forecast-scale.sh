@@ -18,13 +18,16 @@
 # Needs: docker with the Prometheus image (PROMLAB_PROMETHEUS_IMAGE, default prom/prometheus:v2.53.3),
 # curl, python3, cargo, and statsforecast==2.1.1 in target/promlab-py (installed when missing).
 # Usage: [SIZES='1000 5000 10000'] [MODELS='[seasonal_naive, fourier, ets]'] [COMPARE=0]
-#   bench/forecast-scale.sh. COMPARE=0 skips step 2. Writes bench/results/forecast-scale.md.
+#   [COMPARE_SIZES='1000 10000'] [CYCLE=0] bench/forecast-scale.sh. COMPARE=0 skips step 2, CYCLE=0
+#   step 1; COMPARE_SIZES (default SIZES) sets step 2's sizes. Writes bench/results/forecast-scale.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sizes=${SIZES:-1000 5000 10000}
 image=${PROMLAB_PROMETHEUS_IMAGE:-prom/prometheus:v2.53.3}
 models=${MODELS:-[seasonal_naive, fourier, ets]}
 compare=${COMPARE:-1}
+cycle=${CYCLE:-1}
+compare_sizes=${COMPARE_SIZES:-$sizes}
 venv=target/promlab-py
 largest=$(tr ' ' '\n' <<<"$sizes" | sort -n | tail -1)
 for size in $sizes; do
@@ -42,18 +45,19 @@ trap bench_cleanup EXIT
 
 end=$(( $(date +%s) / 60 * 60 - 60 ))
 python3 bench/forecast_scale_series.py "$largest" "$end" "$work/series.om" "$work/series.csv"
-prometheus_from_openmetrics "$work/series.om"
-rm "$work/series.om"
-
 out=bench/results/forecast-scale.md
 mkdir -p bench/results
-{
+: > "$out"
+[ "$cycle" = 1 ] && prometheus_from_openmetrics "$work/series.om"
+rm "$work/series.om"
+
+[ "$cycle" = 1 ] && {
   echo "## The forecaster's cycle: $models, 2 holdouts, 1,440 points per series, $(nproc) cores"
   echo
   echo "| series | cycle (s) | series per 300 s | ms per series | pull (s) | fit (s) | fit seconds by model (summed over cores) | ready | peak RSS (MB) |"
   echo "|---|---|---|---|---|---|---|---|---|"
-} > "$out"
-for size in $sizes; do
+} >> "$out"
+[ "$cycle" = 1 ] && for size in $sizes; do
   batches=$(seq -s '|' 0 $((size / 1000 - 1)))
   cat > "$work/forecaster.yaml" <<YAML
 targets: [{query: 'bench_value{batch=~"$batches"}'}]
@@ -86,7 +90,7 @@ if [ "$compare" = 1 ]; then
     echo "| series | tool | model | seconds | ms per series | mean sMAPE (%) | failed |"
     echo "|---|---|---|---|---|---|---|"
   } >> "$out"
-  for size in $sizes; do
+  for size in $compare_sizes; do
     head -n $((1 + size * 1440)) "$work/series.csv" > "$work/subset.csv"
     {
       target/release/examples/forecast_scale "$work/subset.csv" seasonal_naive,fourier,ets 60 60
@@ -95,7 +99,8 @@ if [ "$compare" = 1 ]; then
 import json, sys
 for line in sys.stdin:
     row = json.loads(line)
-    print(f"| {row[\"series\"]} | {row[\"tool\"]} | {row[\"model\"]} | {row[\"seconds\"]:.1f} | {1000 * row[\"seconds\"] / row[\"series\"]:.2f} | {row[\"smape\"]:.3f} | {row[\"failed\"]} |", flush=True)
+    row["per_series"] = 1000 * row["seconds"] / row["series"]
+    print("| {series} | {tool} | {model} | {seconds:.1f} | {per_series:.2f} | {smape:.3f} | {failed} |".format(**row), flush=True)
 ' | tee -a "$out"
   done
 fi

@@ -108,9 +108,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 scope.spawn(move || {
                     chunk
                         .iter()
-                        .map(|key| {
-                            stream_file(dir, key, kinds, every, window, memory, detector)
-                        })
+                        .map(|key| stream_file(dir, key, kinds, every, window, memory, detector))
                         .collect::<Vec<_>>()
                 })
             })

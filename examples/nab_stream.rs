@@ -2,12 +2,12 @@
 //! scored as NAB scores them (the three profiles, the threshold optimised per profile).
 //!
 //! Usage: `cargo run --release --example nab_stream -- NAB_DIR MODELS EVERY WINDOW MEMORY DETECTOR`,
-//! e.g. `/work/shared/nab seasonal_naive,fourier 10 1000 1000 consensus`. Each file is streamed by
+//! e.g. `/work/shared/nab seasonal_naive,fourier 10 4000 1000 consensus`. Each file is streamed by
 //! `promlab::forecast::stream::stream`: every EVERY rows, the models are fitted on the WINDOW rows
 //! before and calibrated on their holdouts, and each of the next rows is scored in band half-widths.
 //! DETECTOR picks the score, as the forecaster serves it: `auto` (the model with the best holdout
-//! sMAPE, `predicted_values_auto_anomaly_score`) or `consensus` (the smallest of the models' scores,
-//! `predicted_values_consensus_anomaly_score`). A score not above all of the MEMORY before it is damped
+//! sMAPE, `predicted_values_auto_anomaly_score`) or `consensus` (the smallest of the models' scores
+//! and the value's usual-range score against the WINDOW rows, `predicted_values_consensus_anomaly_score`). A score not above all of the MEMORY before it is damped
 //! (`first_crossings`), and the result mapped to NAB's `[0, 1)`.
 
 use std::path::Path;

@@ -28,7 +28,7 @@ pub use config::{ConfigError, ForecastFile, HumanDuration, Settings, Target};
 pub use history::{History, MAX_FILLED_GAP, clean, whole_steps};
 pub use models::{
     ArimaFit, ArimaOrder, Calibrated, Forecast, Fourier, Model, ModelError, ModelKind,
-    ModelSettings, SeasonalNaive, arima_auto_fit, band_widths, build, calibrate,
+    ModelSettings, SeasonalNaive, UsualRange, arima_auto_fit, band_widths, build, calibrate,
     conformal_quantile, consensus, detect_season, half_width, normal_quantile, smape,
 };
 pub use router::{App, encode, router};

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use super::history::whole_steps;
-use super::models::{Forecast, band_widths, consensus};
+use super::models::{Forecast, UsualRange, band_widths, consensus};
 use crate::series::Labels;
 
 /// One model's forecast of one series.
@@ -81,6 +81,8 @@ pub struct SeriesState {
     pub auto: Option<&'static str>,
     /// Seconds each model's fits of the last training took on this series, holdouts included.
     pub fit_seconds: Vec<(&'static str, f64)>,
+    /// The usual range of the whole history the models were fitted on (the consensus' long view).
+    pub usual: Option<UsualRange>,
 }
 
 impl SeriesState {
@@ -101,14 +103,20 @@ impl SeriesState {
         Some(band_widths(value, point, lower, upper))
     }
 
-    /// The consensus of every model's anomaly score ([`consensus`]): the smallest.
+    /// The consensus ([`consensus`]) of every model's anomaly score and the latest value's
+    /// [`UsualRange::score`]: the smallest. `None` when no model's band covers the latest value.
     #[must_use]
     pub fn consensus_score(&self) -> Option<f64> {
-        consensus(
+        let models = consensus(
             self.forecasts
                 .iter()
                 .filter_map(|forecast| self.anomaly_score(forecast)),
-        )
+        )?;
+        let usual = self
+            .usual
+            .zip(self.latest)
+            .map(|(usual, (_, value))| usual.score(value));
+        consensus(std::iter::once(models).chain(usual))
     }
 
     /// The forecast `predicted_values_auto` follows.
@@ -300,6 +308,7 @@ mod tests {
             latest: Some((110.0, 0.65)),
             auto: None,
             fit_seconds: Vec::new(),
+            usual: None,
         };
         assert_eq!(series.anomaly(&series.forecasts[0]), Some(false));
         let score = series.anomaly_score(&series.forecasts[0]).unwrap();
@@ -337,12 +346,27 @@ mod tests {
             latest: Some((110.0, 0.95)),
             auto: None,
             fit_seconds: Vec::new(),
+            usual: None,
         };
         let score = series.consensus_score().unwrap();
         assert!((score - 0.5).abs() < 1e-9, "{score}: ets finds it usual");
         series.forecasts.truncate(1);
         let score = series.consensus_score().unwrap();
         assert!((score - 3.5).abs() < 1e-9, "{score}: fourier alone");
+        // A history that swung between 0.1 and 0.9 (mean 0.5, sd 0.4): 0.95 is 0.375 of its 3 sd.
+        series.usual = UsualRange::of(&[0.1, 0.9, 0.1, 0.9]);
+        let score = series.consensus_score().unwrap();
+        assert!(
+            (score - 0.375).abs() < 1e-9,
+            "{score}: a value the series often takes"
+        );
+        // A history that stayed near 0.5 (sd 0.01): 0.95 is 15 of its 3 sd, fourier's 3.5 decides.
+        series.usual = UsualRange::of(&[0.49, 0.51, 0.49, 0.51]);
+        let score = series.consensus_score().unwrap();
+        assert!(
+            (score - 3.5).abs() < 1e-9,
+            "{score}: far outside the usual range too"
+        );
         series.latest = Some((500.0, 0.95));
         assert_eq!(series.consensus_score(), None, "no band covers it");
     }

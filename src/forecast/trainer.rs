@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::config::{Settings, Target};
 use super::history::{History, clean};
-use super::models::{Model, build, calibrate};
+use super::models::{Model, UsualRange, build, calibrate};
 use super::select::choose;
 use super::shard::Shard;
 use super::state::{ForecastState, ModelForecast, Phases, SeriesState, Status};
@@ -90,6 +90,7 @@ pub fn fit_series(
             .map(|value| (history.next_time() - history.step, *value)),
         auto: None,
         fit_seconds: Vec::new(),
+        usual: UsualRange::of(&history.values),
     };
     if n < settings.min_points {
         return series;

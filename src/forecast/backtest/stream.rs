@@ -4,7 +4,7 @@
 //! ([`choose`], with hysteresis), and each of the next `every` actual values is scored by how many band
 //! half-widths it lies from that forecast ([`band_widths`]). No point is judged on anything after it.
 
-use crate::forecast::models::{Model, band_widths, calibrate, consensus};
+use crate::forecast::models::{Model, UsualRange, band_widths, calibrate, consensus};
 use crate::forecast::select::choose;
 
 /// How a series is streamed.
@@ -35,6 +35,8 @@ pub struct Streamed {
     /// Per model (in `models`' order): each point's score under that model's own forecast (NaN where
     /// it gave none).
     pub model_scores: Vec<Vec<f64>>,
+    /// Each point's [`UsualRange::score`] against the history its refit saw (NaN before the warm-up).
+    pub usual_scores: Vec<f64>,
     /// Seconds spent fitting (holdouts and calibration included).
     pub fit_seconds: f64,
 }
@@ -49,6 +51,7 @@ pub fn stream(values: &[f64], models: &[Box<dyn Model>], settings: &StreamSettin
         inside: vec![None; n],
         points: vec![f64::NAN; n],
         model_scores: vec![vec![f64::NAN; n]; models.len()],
+        usual_scores: vec![f64::NAN; n],
         fit_seconds: 0.0,
     };
     let every = settings.every.max(1);
@@ -76,6 +79,11 @@ pub fn stream(values: &[f64], models: &[Box<dyn Model>], settings: &StreamSettin
             })
             .collect();
         streamed.fit_seconds += started.elapsed().as_secs_f64();
+        if let Some(usual) = UsualRange::of(history) {
+            for h in 0..steps {
+                streamed.usual_scores[origin + h] = usual.score(values[origin + h]);
+            }
+        }
         let candidates: Vec<(&'static str, Option<f64>)> = models
             .iter()
             .zip(&fitted)
@@ -113,14 +121,21 @@ pub fn stream(values: &[f64], models: &[Box<dyn Model>], settings: &StreamSettin
 }
 
 impl Streamed {
-    /// Each point's consensus score ([`consensus`]: the smallest of the models' scores), as
-    /// `predicted_values_consensus_anomaly_score` serves it; 0 where no model forecast.
+    /// Each point's consensus score ([`consensus`]: the smallest of the models' scores and its usual
+    /// range's), as `predicted_values_consensus_anomaly_score` serves it; 0 where no model forecast.
     #[must_use]
     pub fn consensus_scores(&self) -> Vec<f64> {
         (0..self.scores.len())
             .map(|t| {
                 let scored = self.model_scores.iter().map(|scores| scores[t]);
-                consensus(scored.filter(|score| !score.is_nan())).unwrap_or(0.0)
+                consensus(scored.filter(|score| !score.is_nan())).map_or(0.0, |models| {
+                    consensus(
+                        [models, self.usual_scores[t]]
+                            .into_iter()
+                            .filter(|s| !s.is_nan()),
+                    )
+                    .unwrap_or(models)
+                })
             })
             .collect()
     }
@@ -180,6 +195,25 @@ mod tests {
             .into_iter()
             .map(|kind| build(kind, settings))
             .collect()
+    }
+
+    /// The consensus takes the least unusual of the models and the usual range, skips what is missing,
+    /// and is 0 where no model forecast (as the served score is absent there).
+    #[test]
+    fn the_streamed_consensus_joins_the_models_and_the_usual_range() {
+        let streamed = Streamed {
+            scores: vec![0.0; 4],
+            followed: vec![0, 0],
+            inside: vec![None; 4],
+            points: vec![f64::NAN; 4],
+            model_scores: vec![
+                vec![3.0, f64::NAN, 2.0, 4.0],
+                vec![4.0, f64::NAN, 0.5, f64::NAN],
+            ],
+            usual_scores: vec![0.7, 5.0, f64::NAN, 6.0],
+            fit_seconds: 0.0,
+        };
+        assert_eq!(streamed.consensus_scores(), [0.7, 0.0, 0.5, 4.0]);
     }
 
     const SETTINGS: StreamSettings = StreamSettings {

@@ -24,7 +24,7 @@
 //! Cost: one extra fit per holdout, per model and series.
 
 use super::model::{Forecast, Model};
-use super::stats::{mean, smape};
+use super::stats::{mean, smape, variance};
 
 /// A model's forecast with a conformal band, and what its holdouts said.
 #[derive(Debug, Clone, PartialEq)]
@@ -56,12 +56,54 @@ pub fn band_widths(actual: f64, point: f64, lower: f64, upper: f64) -> f64 {
     (actual - point).abs() / half_width(point, lower, upper)
 }
 
-/// The consensus of several models' anomaly scores ([`band_widths`]) of one actual value: the smallest,
-/// the score of the model that finds it least unusual. Above 1, the value lies outside every model's
-/// band, so one badly calibrated model cannot raise it alone. `None` without any score.
+/// The consensus of several anomaly scores of one actual value (the models' [`band_widths`], and its
+/// [`UsualRange::score`]): the smallest, the score of the judge that finds it least unusual. Above 1,
+/// the value lies outside every model's band and outside its series' usual range, so neither one badly
+/// calibrated model nor a forecast that merely missed a wiggle can raise it alone. `None` without any
+/// score.
 #[must_use]
 pub fn consensus(scores: impl IntoIterator<Item = f64>) -> Option<f64> {
     scores.into_iter().reduce(f64::min)
+}
+
+/// A series' usual range: the mean and standard deviation of the history the models were fitted on.
+///
+/// A forecast band is sized on the last few holdouts, so it is as narrow as the series was lately: a
+/// value the models did not foresee can lie outside every band and still be one the series often
+/// takes. The usual range is the long view, NAB's `windowedGaussian` baseline: how many standard
+/// deviations the value lies from the history's mean, in units of [`UsualRange::SIGMAS`]. Joined to the
+/// models' scores by [`consensus`], it keeps an alert for values outside both what was forecast and
+/// what the series does (on NAB's corpus, it raised the consensus from 36.2 to above 47; BENCHMARKS.md).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct UsualRange {
+    pub mean: f64,
+    pub sd: f64,
+}
+
+impl UsualRange {
+    /// Standard deviations from the mean at which a value leaves the usual range (its score is 1).
+    pub const SIGMAS: f64 = 3.0;
+
+    /// The usual range of `history`; `None` with fewer than two points or a point not finite.
+    #[must_use]
+    pub fn of(history: &[f64]) -> Option<Self> {
+        if history.len() < 2 || history.iter().any(|v| !v.is_finite()) {
+            return None;
+        }
+        Some(Self {
+            mean: mean(history),
+            sd: variance(history).sqrt(),
+        })
+    }
+
+    /// How far `actual` lies from the mean in [`Self::SIGMAS`] standard deviations: 1 is the edge of
+    /// the usual range. A series that never moved (no spread) scores any change far out, as a band of
+    /// no width does ([`half_width`]'s floor).
+    #[must_use]
+    pub fn score(&self, actual: f64) -> f64 {
+        let floor = 1e-12 * self.mean.abs().max(1.0);
+        (actual - self.mean).abs() / (Self::SIGMAS * self.sd).max(floor)
+    }
 }
 
 /// The split-conformal quantile of `scores` at `level`: the `ceil((m + 1) level)`-th smallest of the `m`
@@ -179,6 +221,25 @@ mod tests {
         level: f64,
     ) -> Result<Forecast, ModelError> {
         model.forecast(history, horizon, level)
+    }
+
+    #[test]
+    fn the_usual_range_scores_in_three_standard_deviations() {
+        // Mean 5, standard deviation 2 (the population one).
+        let range = UsualRange::of(&[3.0, 7.0, 3.0, 7.0]).unwrap();
+        assert!((range.mean - 5.0).abs() < 1e-12 && (range.sd - 2.0).abs() < 1e-12);
+        assert!((range.score(11.0) - 1.0).abs() < 1e-12, "3 sd: the edge");
+        assert!((range.score(2.0) - 0.5).abs() < 1e-12, "1.5 sd below");
+        let flat = UsualRange::of(&[4.0; 10]).unwrap();
+        assert!(flat.score(4.0).abs() < 1e-12);
+        assert!(
+            flat.score(4.001) > 1e6,
+            "a change of a flat series is far out"
+        );
+        assert_eq!(UsualRange::of(&[1.0]), None);
+        assert_eq!(UsualRange::of(&[1.0, f64::NAN, 2.0]), None);
+        assert_eq!(consensus([3.0, 0.4, 2.0]), Some(0.4));
+        assert_eq!(consensus(std::iter::empty()), None);
     }
 
     #[test]

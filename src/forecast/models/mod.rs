@@ -23,7 +23,7 @@ mod stats;
 
 pub use arima::{ArimaFit, Order as ArimaOrder, auto_fit as arima_auto_fit};
 pub use conformal::{
-    Calibrated, band_widths, calibrate, conformal_quantile, consensus, half_width,
+    Calibrated, UsualRange, band_widths, calibrate, conformal_quantile, consensus, half_width,
 };
 pub use fourier::Fourier;
 pub use model::{Forecast, Model, ModelError};

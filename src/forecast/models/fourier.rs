@@ -2,10 +2,12 @@
 //! detrended series, fit the trend and those waves together, and extend them into the future; the band
 //! is the in-sample residual spread.
 //!
-//! The waves are at the FFT's own frequencies (k cycles over the n points), where sums of waves have
-//! closed forms: they are orthogonal to each other and to the constant, and their sums against the time
-//! ramp are known. So the least-squares fit is built from the FFT alone, without a design matrix: one FFT,
-//! then a system of two unknowns per harmonic.
+//! The FFT sees only frequencies of whole cycles over the n points: a season of 48 steps falls between
+//! two bins of a 552-point history, and waves fitted at a bin's frequency drift out of phase when
+//! extended. The forecast then depends on how the history's length happens to divide the season: the
+//! rolling holdouts (other lengths) would size the band on errors the final fit does not make. So each
+//! peak's frequency is refined between the bins (Candan's three-sample estimator), and the trend and the
+//! waves at those frequencies are fitted by least squares on an explicit design matrix.
 
 use std::f64::consts::{PI, TAU};
 
@@ -23,9 +25,9 @@ const MIN_POINTS: usize = 8;
 const SIGNIFICANCE: f64 = 11.0;
 
 /// The bins (k cycles over the series) of at most `harmonics` of the strongest frequencies in `spectrum`,
-/// the FFT of a series, that stand out of its noise, its mean excluded. train-prometheus keeps the lowest
-/// ones instead, which misses any season shorter than n / harmonics steps (5 minutes in an hour of 15 s
-/// steps with 10 harmonics).
+/// the FFT of a series, that stand out of its noise, its mean excluded, strongest first. train-prometheus
+/// keeps the lowest ones instead, which misses any season shorter than n / harmonics steps (5 minutes in
+/// an hour of 15 s steps with 10 harmonics).
 fn strongest_bins(spectrum: &[Complex<f64>], harmonics: usize) -> Vec<usize> {
     let n = spectrum.len();
     // Bins 1..=n/2 are the distinct frequencies; the others mirror them.
@@ -39,49 +41,71 @@ fn strongest_bins(spectrum: &[Complex<f64>], harmonics: usize) -> Vec<usize> {
         .collect();
     bins.sort_by(|&a, &b| power[b].total_cmp(&power[a]).then(a.cmp(&b)));
     bins.truncate(harmonics);
-    bins.sort_unstable();
     bins
 }
 
-/// The normal equations `(XᵀX) θ = Xᵀy` of `history` on the regressors `1, t/n, cos(2πkt/n), sin(2πkt/n)` for
-/// each of `bins`, t = 0…n−1, from its FFT. With ω = 2πk/n and z = e^{iω} (zⁿ = 1):
-/// `Σ cos ωt = Σ sin ωt = 0`, `Σ cos ωt cos ω't = Σ sin ωt sin ω't = n/2` when ω = ω' (else 0; `n` and 0
-/// at the Nyquist bin, where the sine is zero), `Σ cos ωt sin ω't = 0`, and `Σ t zᵗ = n/(z − 1)`, so
-/// `Σ t cos ωt = −n/2` and `Σ t sin ωt = −(n/2) cot(ω/2)`. `spectrum`, the FFT of `history`, gives
-/// `Σ y e^{−iωt}`.
-fn normal_equations(
-    history: &[f64],
-    spectrum: &[Complex<f64>],
-    bins: &[usize],
-) -> (Vec<Vec<f64>>, Vec<f64>) {
+/// The frequency (cycles per step) of the peak at bin `k` of `spectrum`, refined between the bins from
+/// the bin and its two neighbours: Jacobsen's estimator with Candan's correction for the rectangular
+/// window (Ç. Candan, "A Method For Fine Resolution Frequency Estimation From Three DFT Samples", IEEE
+/// Signal Processing Letters 18(6), 2011): `δ = tan(π/n)/(π/n) · Re[(X[k−1] − X[k+1]) / (2X[k] − X[k−1]
+/// − X[k+1])]`, the frequency `(k + δ)/n`, `δ` kept within half a bin.
+fn refined_frequency(spectrum: &[Complex<f64>], k: usize) -> f64 {
+    let size = spectrum.len() as f64;
+    if k == 0 || 2 * k >= spectrum.len() {
+        return k as f64 / size;
+    }
+    let (before, at, after) = (spectrum[k - 1], spectrum[k], spectrum[k + 1]);
+    let denominator = at * 2.0 - before - after;
+    if denominator.norm() < f64::MIN_POSITIVE {
+        return k as f64 / size;
+    }
+    let jacobsen = ((before - after) / denominator).re;
+    let bias = (PI / size).tan() / (PI / size);
+    (k as f64 + (bias * jacobsen).clamp(-0.5, 0.5)) / size
+}
+
+/// The refined frequencies of `bins` (strongest first), leaving out any within a bin of a stronger one:
+/// two bins of one peak between them refine to the same frequency, which would only be fitted twice.
+fn frequencies(spectrum: &[Complex<f64>], bins: &[usize]) -> Vec<f64> {
+    let resolution = 1.0 / spectrum.len() as f64;
+    let mut kept: Vec<f64> = Vec::with_capacity(bins.len());
+    for &k in bins {
+        let frequency = refined_frequency(spectrum, k);
+        if kept.iter().all(|f| (f - frequency).abs() >= resolution) {
+            kept.push(frequency);
+        }
+    }
+    kept
+}
+
+/// The regressors at step `t` of an `n`-point history: `1`, `t/n`, then `cos 2πft`, `sin 2πft` for each
+/// frequency `f`.
+fn regressors(t: usize, n: usize, frequencies: &[f64]) -> Vec<f64> {
+    let mut row = Vec::with_capacity(2 + 2 * frequencies.len());
+    row.push(1.0);
+    row.push(t as f64 / n as f64);
+    for f in frequencies {
+        let (sin, cos) = (TAU * f * t as f64).sin_cos();
+        row.push(cos);
+        row.push(sin);
+    }
+    row
+}
+
+/// The normal equations `(XᵀX) θ = Xᵀy` of `history` on [`regressors`].
+fn normal_equations(history: &[f64], frequencies: &[f64]) -> (Vec<Vec<f64>>, Vec<f64>) {
     let n = history.len();
-    let size = n as f64;
-    let p = 2 + 2 * bins.len();
+    let p = 2 + 2 * frequencies.len();
     let mut gram = vec![vec![0.0; p]; p];
     let mut rhs = vec![0.0; p];
-    gram[0][0] = size;
-    gram[0][1] = (size - 1.0) / 2.0;
-    gram[1][1] = (size - 1.0) * (2.0 * size - 1.0) / (6.0 * size);
-    rhs[0] = history.iter().sum();
-    rhs[1] = history
-        .iter()
-        .enumerate()
-        .map(|(t, value)| t as f64 * value)
-        .sum::<f64>()
-        / size;
-    for (i, &k) in bins.iter().enumerate() {
-        let (c, s) = (2 + 2 * i, 3 + 2 * i);
-        let nyquist = 2 * k == n;
-        gram[c][c] = if nyquist { size } else { size / 2.0 };
-        gram[s][s] = if nyquist { 0.0 } else { size / 2.0 };
-        gram[1][c] = -0.5;
-        gram[1][s] = if nyquist {
-            0.0
-        } else {
-            -0.5 / (PI * k as f64 / size).tan()
-        };
-        rhs[c] = spectrum[k].re;
-        rhs[s] = -spectrum[k].im;
+    for (t, y) in history.iter().enumerate() {
+        let row = regressors(t, n, frequencies);
+        for i in 0..p {
+            rhs[i] += row[i] * y;
+            for j in i..p {
+                gram[i][j] += row[i] * row[j];
+            }
+        }
     }
     for i in 1..p {
         let (above, below) = gram.split_at_mut(i);
@@ -193,36 +217,25 @@ impl Model for Fourier {
         let mut spectrum: Vec<Complex<f64>> =
             detrended.iter().map(|v| Complex::new(*v, 0.0)).collect();
         FftPlanner::new().plan_fft_forward(n).process(&mut spectrum);
-        let bins = strongest_bins(&spectrum, self.harmonics);
+        let frequencies = frequencies(&spectrum, &strongest_bins(&spectrum, self.harmonics));
         // The trend and the waves are fitted to the detrended series (the line is added back): its
         // values are as small as the waves, where the series' own level, 10¹² on a counter, would cancel
         // every digit of the noise in the normal equations.
-        let (gram, rhs) = normal_equations(&detrended, &spectrum, &bins);
+        let (gram, rhs) = normal_equations(&detrended, &frequencies);
         let size = n as f64;
         let coefficients = solve(&gram, &rhs, 1e-9 * size);
-        let at = |t: usize| {
-            let waves = bins.iter().enumerate().map(|(i, k)| {
-                let (sin, cos) = (TAU * *k as f64 * t as f64 / size).sin_cos();
-                coefficients[2 + 2 * i] * cos + coefficients[3 + 2 * i] * sin
-            });
-            intercept
-                + slope * t as f64
-                + coefficients[0]
-                + coefficients[1] * t as f64 / size
-                + waves.sum::<f64>()
-        };
-        // The residual sum of squares dᵀd − 2θᵀXᵀd + θᵀXᵀXθ, without the fitted values.
-        let rss = detrended.iter().map(|d| d * d).sum::<f64>()
-            + gram
+        let waves = |t: usize| -> f64 {
+            regressors(t, n, &frequencies)
                 .iter()
-                .zip(&rhs)
                 .zip(&coefficients)
-                .map(|((row, value), theta)| {
-                    let product: f64 = row.iter().zip(&coefficients).map(|(g, c)| g * c).sum();
-                    theta * (product - 2.0 * value)
-                })
-                .sum::<f64>();
-        let rss = rss.max(0.0);
+                .map(|(x, c)| x * c)
+                .sum()
+        };
+        let rss = detrended
+            .iter()
+            .enumerate()
+            .map(|(t, d)| (d - waves(t)).powi(2))
+            .sum::<f64>();
         // The residual spread, corrected for the parameters fitted (trend and two per harmonic): the
         // in-sample fit is closer than the data (n / (n - p)), and a prediction also carries the
         // coefficients' own error (about 1 + p / n).
@@ -230,7 +243,9 @@ impl Model for Fourier {
         let sigma =
             (rss / size).sqrt() * (size / (size - parameters) * (1.0 + parameters / size)).sqrt();
         let width = two_sided_z(level) * sigma;
-        let point = (n..n + horizon).map(at).collect();
+        let point = (n..n + horizon)
+            .map(|t| intercept + slope * t as f64 + waves(t))
+            .collect();
         Ok(Forecast::around(point, std::iter::repeat(width)))
     }
 }
@@ -258,34 +273,27 @@ mod tests {
     }
 
     #[test]
-    fn the_normal_equations_from_the_fft_are_the_sums_themselves() {
-        // Odd and even lengths, the Nyquist bin included, on a series with a trend and noise.
-        for n in [101_usize, 240] {
-            let noise = super::super::stats::gaussian_noise(5, n);
-            let y: Vec<f64> = (0..n).map(|t| 3.0 + 0.05 * t as f64 + noise[t]).collect();
-            let mut spectrum: Vec<Complex<f64>> = y.iter().map(|v| Complex::new(*v, 0.0)).collect();
+    fn a_season_between_the_bins_is_found_and_continued_whatever_the_length() {
+        // A season of 48 steps: whole in 576 points, half a season over in 552 and 600. The forecast of
+        // the next day must not depend on how the history's length divides the season.
+        let series =
+            |t: usize| 10.0 + 3.0 * (TAU * t as f64 / 48.0).sin() + (TAU * t as f64 / 16.0).cos();
+        for n in [552_usize, 576, 600] {
+            let history: Vec<f64> = (0..n).map(series).collect();
+            let mut spectrum: Vec<Complex<f64>> =
+                history.iter().map(|v| Complex::new(*v, 0.0)).collect();
             FftPlanner::new().plan_fft_forward(n).process(&mut spectrum);
-            let bins: Vec<usize> = [1, 7, n / 3, n / 2].into_iter().collect();
-            let (gram, rhs) = normal_equations(&y, &spectrum, &bins);
-            let size = n as f64;
-            let mut columns = vec![vec![1.0; n], (0..n).map(|t| t as f64 / size).collect()];
-            for k in &bins {
-                let angle = |t: usize| TAU * *k as f64 * t as f64 / size;
-                columns.push((0..n).map(|t| angle(t).cos()).collect());
-                columns.push((0..n).map(|t| angle(t).sin()).collect());
-            }
-            let sum = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
-            for (i, column) in columns.iter().enumerate() {
-                assert!((rhs[i] - sum(column, &y)).abs() < 1e-9, "n {n}: Xᵀy[{i}]");
-                for (j, other) in columns.iter().enumerate() {
-                    let expected = sum(column, other);
-                    assert!(
-                        (gram[i][j] - expected).abs() < 1e-9,
-                        "n {n}: XᵀX[{i}][{j}] {} against {expected}",
-                        gram[i][j]
-                    );
-                }
-            }
+            let found = frequencies(&spectrum, &strongest_bins(&spectrum, 10));
+            assert!(
+                found.iter().any(|f| (1.0 / f - 48.0).abs() < 0.2),
+                "n {n}: periods {:?}",
+                found.iter().map(|f| 1.0 / f).collect::<Vec<_>>()
+            );
+            let forecast = Fourier::new(10).forecast(&history, 48, 0.95).unwrap();
+            let worst = (0..48)
+                .map(|h| (forecast.point[h] - series(n + h)).abs())
+                .fold(0.0, f64::max);
+            assert!(worst < 0.1, "n {n}: worst error {worst} of a swing of 3");
         }
     }
 

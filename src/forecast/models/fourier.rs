@@ -92,19 +92,56 @@ fn regressors(t: usize, n: usize, frequencies: &[f64]) -> Vec<f64> {
     row
 }
 
-/// The normal equations `(XᵀX) θ = Xᵀy` of `history` on [`regressors`].
+/// `Σ zᵗ` and `Σ t zᵗ` over t = 0…n−1, for `z = e^{iω}` (geometric sums and their derivative; at
+/// `z = 1`, their limits `n` and `n(n−1)/2`).
+fn geometric_sums(omega: f64, n: usize) -> (Complex<f64>, Complex<f64>) {
+    let size = n as f64;
+    let z = Complex::from_polar(1.0, omega);
+    let one = Complex::new(1.0, 0.0);
+    if (one - z).norm() < 1e-9 {
+        return (
+            Complex::new(size, 0.0),
+            Complex::new(size * (size - 1.0) / 2.0, 0.0),
+        );
+    }
+    let z_n = Complex::from_polar(1.0, omega * size);
+    let z_n_1 = Complex::from_polar(1.0, omega * (size - 1.0));
+    let sum = (one - z_n) / (one - z);
+    // Σ t zᵗ = z (1 − n zⁿ⁻¹ + (n − 1) zⁿ) / (1 − z)².
+    let weighted = z * (one - z_n_1 * size + z_n * (size - 1.0)) / ((one - z) * (one - z));
+    (sum, weighted)
+}
+
+/// The normal equations `(XᵀX) θ = Xᵀy` of `history` on [`regressors`]. `XᵀX` has closed forms: with
+/// `S(ω) = Σ e^{iωt}` and `T(ω) = Σ t e^{iωt}` ([`geometric_sums`]), `Σ cos at cos bt = ½ Re[S(a−b) +
+/// S(a+b)]`, `Σ sin at sin bt = ½ Re[S(a−b) − S(a+b)]`, `Σ cos at sin bt = ½ Im[S(a+b) + S(b−a)]`,
+/// `Σ cos at + i sin at = S(a)` and `Σ t (cos at + i sin at) = T(a)`; `Xᵀy` takes one pass over the
+/// history, the waves turned by one step's rotation.
 fn normal_equations(history: &[f64], frequencies: &[f64]) -> (Vec<Vec<f64>>, Vec<f64>) {
     let n = history.len();
+    let size = n as f64;
     let p = 2 + 2 * frequencies.len();
+    let omegas: Vec<f64> = frequencies.iter().map(|f| TAU * f).collect();
     let mut gram = vec![vec![0.0; p]; p];
-    let mut rhs = vec![0.0; p];
-    for (t, y) in history.iter().enumerate() {
-        let row = regressors(t, n, frequencies);
-        for i in 0..p {
-            rhs[i] += row[i] * y;
-            for j in i..p {
-                gram[i][j] += row[i] * row[j];
-            }
+    gram[0][0] = size;
+    gram[0][1] = (size - 1.0) / 2.0;
+    gram[1][1] = (size - 1.0) * (2.0 * size - 1.0) / (6.0 * size);
+    for (i, &a) in omegas.iter().enumerate() {
+        let (c, s) = (2 + 2 * i, 3 + 2 * i);
+        let (sum, weighted) = geometric_sums(a, n);
+        gram[0][c] = sum.re;
+        gram[0][s] = sum.im;
+        gram[1][c] = weighted.re / size;
+        gram[1][s] = weighted.im / size;
+        for (j, &b) in omegas.iter().enumerate().skip(i) {
+            let (c2, s2) = (2 + 2 * j, 3 + 2 * j);
+            let (difference, _) = geometric_sums(a - b, n);
+            let (total, _) = geometric_sums(a + b, n);
+            let (reverse, _) = geometric_sums(b - a, n);
+            gram[c][c2] = 0.5 * (difference.re + total.re);
+            gram[s][s2] = 0.5 * (difference.re - total.re);
+            gram[c][s2] = 0.5 * (total.im + reverse.im);
+            gram[s][c2] = 0.5 * (total.im + difference.im);
         }
     }
     for i in 1..p {
@@ -112,6 +149,29 @@ fn normal_equations(history: &[f64], frequencies: &[f64]) -> (Vec<Vec<f64>>, Vec
         for (j, row) in above.iter().enumerate() {
             below[0][j] = row[i];
         }
+    }
+    let mut rhs = vec![0.0; p];
+    rhs[0] = history.iter().sum();
+    rhs[1] = history
+        .iter()
+        .enumerate()
+        .map(|(t, y)| t as f64 * y)
+        .sum::<f64>()
+        / size;
+    for (i, &omega) in omegas.iter().enumerate() {
+        let step = Complex::from_polar(1.0, omega);
+        let mut wave = Complex::new(1.0, 0.0);
+        let mut sum = Complex::new(0.0, 0.0);
+        for (t, y) in history.iter().enumerate() {
+            // Renormalised now and then: n rotations in floating point would drift off the circle.
+            if t % 1024 == 0 {
+                wave = Complex::from_polar(1.0, omega * t as f64);
+            }
+            sum += wave * y;
+            wave *= step;
+        }
+        rhs[2 + 2 * i] = sum.re;
+        rhs[3 + 2 * i] = sum.im;
     }
     (gram, rhs)
 }
@@ -231,11 +291,18 @@ impl Model for Fourier {
                 .map(|(x, c)| x * c)
                 .sum()
         };
-        let rss = detrended
-            .iter()
-            .enumerate()
-            .map(|(t, d)| (d - waves(t)).powi(2))
-            .sum::<f64>();
+        // The residual sum of squares dᵀd − 2θᵀXᵀd + θᵀXᵀXθ, without the fitted values.
+        let rss = detrended.iter().map(|d| d * d).sum::<f64>()
+            + gram
+                .iter()
+                .zip(&rhs)
+                .zip(&coefficients)
+                .map(|((row, value), theta)| {
+                    let product: f64 = row.iter().zip(&coefficients).map(|(g, c)| g * c).sum();
+                    theta * (product - 2.0 * value)
+                })
+                .sum::<f64>();
+        let rss = rss.max(0.0);
         // The residual spread, corrected for the parameters fitted (trend and two per harmonic): the
         // in-sample fit is closer than the data (n / (n - p)), and a prediction also carries the
         // coefficients' own error (about 1 + p / n).
@@ -294,6 +361,33 @@ mod tests {
                 .map(|h| (forecast.point[h] - series(n + h)).abs())
                 .fold(0.0, f64::max);
             assert!(worst < 0.1, "n {n}: worst error {worst} of a swing of 3");
+        }
+    }
+
+    #[test]
+    fn the_closed_form_normal_equations_are_the_sums_themselves() {
+        // Frequencies on and between the bins, and the Nyquist one, on a series with a trend and noise.
+        for n in [101_usize, 240] {
+            let noise = super::super::stats::gaussian_noise(5, n);
+            let y: Vec<f64> = (0..n).map(|t| 3.0 + 0.05 * t as f64 + noise[t]).collect();
+            let size = n as f64;
+            let frequencies = [1.0 / size, 7.4 / size, 1.0 / 3.0, 0.5];
+            let (gram, rhs) = normal_equations(&y, &frequencies);
+            let columns: Vec<Vec<f64>> = (0..2 + 2 * frequencies.len())
+                .map(|i| (0..n).map(|t| regressors(t, n, &frequencies)[i]).collect())
+                .collect();
+            let sum = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
+            for (i, column) in columns.iter().enumerate() {
+                assert!((rhs[i] - sum(column, &y)).abs() < 1e-8, "n {n}: Xᵀy[{i}]");
+                for (j, other) in columns.iter().enumerate() {
+                    let expected = sum(column, other);
+                    assert!(
+                        (gram[i][j] - expected).abs() < 1e-8,
+                        "n {n}: XᵀX[{i}][{j}] {} against {expected}",
+                        gram[i][j]
+                    );
+                }
+            }
         }
     }
 

@@ -21,6 +21,12 @@ const NAME: &str = "fourier";
 /// Fewer points than this carry no frequency worth extrapolating.
 const MIN_POINTS: usize = 8;
 
+/// The fewest whole cycles over the history for a peak's frequency to be refined between the bins: below
+/// it, what the straight-line detrending leaves (a sawtooth, whose power falls as 1/k) swamps the
+/// neighbouring bins the estimate reads, and a season of the history's whole length (one day of a
+/// daily series) was moved off its exact bin.
+const MIN_CYCLES_TO_REFINE: usize = 4;
+
 /// How far above the median power a harmonic must stand to be kept.
 const SIGNIFICANCE: f64 = 11.0;
 
@@ -64,14 +70,45 @@ fn refined_frequency(spectrum: &[Complex<f64>], k: usize) -> f64 {
     (k as f64 + (bias * jacobsen).clamp(-0.5, 0.5)) / size
 }
 
-/// The refined frequencies of `bins` (strongest first), leaving out any within a bin of a stronger one:
-/// two bins of one peak between them refine to the same frequency, which would only be fitted twice.
-fn frequencies(spectrum: &[Complex<f64>], bins: &[usize]) -> Vec<f64> {
+/// The power of `values` at `frequency` (cycles per step): `|Σ y e^{−2πift}|²`, the periodogram between
+/// the bins.
+fn power_at(values: &[f64], frequency: f64) -> f64 {
+    let omega = TAU * frequency;
+    let step = Complex::from_polar(1.0, -omega);
+    let mut wave = Complex::new(1.0, 0.0);
+    let mut sum = Complex::new(0.0, 0.0);
+    for (t, y) in values.iter().enumerate() {
+        // Renormalised now and then: n rotations in floating point would drift off the circle.
+        if t % 1024 == 0 {
+            wave = Complex::from_polar(1.0, -omega * t as f64);
+        }
+        sum += wave * y;
+        wave *= step;
+    }
+    sum.norm_sqr()
+}
+
+/// The frequencies of `bins` (strongest first) in `values`, whose FFT is `spectrum`: each bin's refined
+/// frequency where the series has more power there than at the bin itself (the three-sample estimate
+/// is thrown off where other peaks, or what the detrending left, leak into the neighbours, as at the
+/// lowest bins), else the bin's; leaving out any within half a bin of a stronger one, since two bins of
+/// one peak between them refine to about the same frequency, which would only be fitted twice.
+fn frequencies(values: &[f64], spectrum: &[Complex<f64>], bins: &[usize]) -> Vec<f64> {
     let resolution = 1.0 / spectrum.len() as f64;
     let mut kept: Vec<f64> = Vec::with_capacity(bins.len());
     for &k in bins {
-        let frequency = refined_frequency(spectrum, k);
-        if kept.iter().all(|f| (f - frequency).abs() >= resolution) {
+        let on_bin = k as f64 * resolution;
+        let refined = refined_frequency(spectrum, k);
+        let frequency =
+            if k >= MIN_CYCLES_TO_REFINE && power_at(values, refined) > spectrum[k].norm_sqr() {
+                refined
+            } else {
+                on_bin
+            };
+        if kept
+            .iter()
+            .all(|f| (f - frequency).abs() >= resolution / 2.0)
+        {
             kept.push(frequency);
         }
     }
@@ -277,7 +314,11 @@ impl Model for Fourier {
         let mut spectrum: Vec<Complex<f64>> =
             detrended.iter().map(|v| Complex::new(*v, 0.0)).collect();
         FftPlanner::new().plan_fft_forward(n).process(&mut spectrum);
-        let frequencies = frequencies(&spectrum, &strongest_bins(&spectrum, self.harmonics));
+        let frequencies = frequencies(
+            &detrended,
+            &spectrum,
+            &strongest_bins(&spectrum, self.harmonics),
+        );
         // The trend and the waves are fitted to the detrended series (the line is added back): its
         // values are as small as the waves, where the series' own level, 10¹² on a counter, would cancel
         // every digit of the noise in the normal equations.
@@ -350,7 +391,7 @@ mod tests {
             let mut spectrum: Vec<Complex<f64>> =
                 history.iter().map(|v| Complex::new(*v, 0.0)).collect();
             FftPlanner::new().plan_fft_forward(n).process(&mut spectrum);
-            let found = frequencies(&spectrum, &strongest_bins(&spectrum, 10));
+            let found = frequencies(&history, &spectrum, &strongest_bins(&spectrum, 10));
             assert!(
                 found.iter().any(|f| (1.0 / f - 48.0).abs() < 0.2),
                 "n {n}: periods {:?}",
@@ -362,6 +403,22 @@ mod tests {
                 .fold(0.0, f64::max);
             assert!(worst < 0.1, "n {n}: worst error {worst} of a swing of 3");
         }
+    }
+
+    #[test]
+    fn a_season_as_long_as_the_history_stays_on_its_bin() {
+        // One day of a daily series (one cycle over the history) with an hourly season and a trend: the
+        // day's wave must be continued as it is, not moved off its bin by what the detrending leaves.
+        let series = |t: usize| {
+            let t = t as f64;
+            50.0 + 0.001 * t + 10.0 * (TAU * t / 1_440.0).sin() + 3.0 * (TAU * t / 60.0).sin()
+        };
+        let history: Vec<f64> = (0..1_440).map(series).collect();
+        let forecast = Fourier::new(10).forecast(&history, 60, 0.95).unwrap();
+        let worst = (0..60)
+            .map(|h| (forecast.point[h] - series(1_440 + h)).abs())
+            .fold(0.0, f64::max);
+        assert!(worst < 0.5, "worst error {worst} on a swing of 26");
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! scored as NAB scores them (the three profiles, the threshold optimised per profile).
 //!
 //! Usage: `cargo run --release --example nab_stream -- NAB_DIR MODELS EVERY WINDOW MEMORY DETECTOR`,
-//! e.g. `/work/shared/nab seasonal_naive,fourier 10 4000 2000 consensus`. Each file is streamed by
+//! e.g. `/work/shared/nab seasonal_naive,fourier 10 4000 1000 consensus`. Each file is streamed by
 //! `promlab::forecast::stream::stream`: every EVERY rows, the models are fitted on the WINDOW rows
 //! before and calibrated on their holdouts, and each of the next rows is scored in band half-widths.
 //! DETECTOR picks the score, as the forecaster serves it: `auto` (the model with the best holdout

@@ -73,7 +73,7 @@ pub fn consensus(scores: impl IntoIterator<Item = f64>) -> Option<f64> {
 /// takes. The usual range is the long view, NAB's `windowedGaussian` baseline: how many standard
 /// deviations the value lies from the history's mean, in units of [`UsualRange::SIGMAS`]. Joined to the
 /// models' scores by [`consensus`], it keeps an alert for values outside both what was forecast and
-/// what the series does (on NAB's corpus, it raised the consensus from 36.2 to 47.8; BENCHMARKS.md).
+/// what the series does (on NAB's corpus, it raised the consensus from 36.2 to 48.8; BENCHMARKS.md).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct UsualRange {
     pub mean: f64,

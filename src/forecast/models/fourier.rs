@@ -70,22 +70,26 @@ fn refined_frequency(spectrum: &[Complex<f64>], k: usize) -> f64 {
     (k as f64 + (bias * jacobsen).clamp(-0.5, 0.5)) / size
 }
 
-/// The power of `values` at `frequency` (cycles per step): `|Σ y e^{−2πift}|²`, the periodogram between
-/// the bins.
-fn power_at(values: &[f64], frequency: f64) -> f64 {
-    let omega = TAU * frequency;
-    let step = Complex::from_polar(1.0, -omega);
+/// `Σ y zᵗ` for `z = e^{iω}`: the waves turned by one step's rotation, renormalised now and then (n
+/// rotations in floating point would drift off the circle).
+fn wave_sum(values: &[f64], omega: f64) -> Complex<f64> {
+    let step = Complex::from_polar(1.0, omega);
     let mut wave = Complex::new(1.0, 0.0);
     let mut sum = Complex::new(0.0, 0.0);
     for (t, y) in values.iter().enumerate() {
-        // Renormalised now and then: n rotations in floating point would drift off the circle.
         if t % 1024 == 0 {
-            wave = Complex::from_polar(1.0, -omega * t as f64);
+            wave = Complex::from_polar(1.0, omega * t as f64);
         }
         sum += wave * y;
         wave *= step;
     }
-    sum.norm_sqr()
+    sum
+}
+
+/// The power of `values` at `frequency` (cycles per step), the periodogram between the bins:
+/// `|Σ y e^{2πift}|²` (the same for `−f`, `values` being real).
+fn power_at(values: &[f64], frequency: f64) -> f64 {
+    wave_sum(values, TAU * frequency).norm_sqr()
 }
 
 /// The frequencies of `bins` (strongest first) in `values`, whose FFT is `spectrum`: each bin's refined
@@ -153,7 +157,7 @@ fn geometric_sums(omega: f64, n: usize) -> (Complex<f64>, Complex<f64>) {
 /// `S(ω) = Σ e^{iωt}` and `T(ω) = Σ t e^{iωt}` ([`geometric_sums`]), `Σ cos at cos bt = ½ Re[S(a−b) +
 /// S(a+b)]`, `Σ sin at sin bt = ½ Re[S(a−b) − S(a+b)]`, `Σ cos at sin bt = ½ Im[S(a+b) + S(b−a)]`,
 /// `Σ cos at + i sin at = S(a)` and `Σ t (cos at + i sin at) = T(a)`; `Xᵀy` takes one pass over the
-/// history, the waves turned by one step's rotation.
+/// history per frequency ([`wave_sum`]).
 fn normal_equations(history: &[f64], frequencies: &[f64]) -> (Vec<Vec<f64>>, Vec<f64>) {
     let n = history.len();
     let size = n as f64;
@@ -196,17 +200,7 @@ fn normal_equations(history: &[f64], frequencies: &[f64]) -> (Vec<Vec<f64>>, Vec
         .sum::<f64>()
         / size;
     for (i, &omega) in omegas.iter().enumerate() {
-        let step = Complex::from_polar(1.0, omega);
-        let mut wave = Complex::new(1.0, 0.0);
-        let mut sum = Complex::new(0.0, 0.0);
-        for (t, y) in history.iter().enumerate() {
-            // Renormalised now and then: n rotations in floating point would drift off the circle.
-            if t % 1024 == 0 {
-                wave = Complex::from_polar(1.0, omega * t as f64);
-            }
-            sum += wave * y;
-            wave *= step;
-        }
+        let sum = wave_sum(history, omega);
         rhs[2 + 2 * i] = sum.re;
         rhs[3 + 2 * i] = sum.im;
     }

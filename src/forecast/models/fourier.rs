@@ -5,9 +5,11 @@
 //! The FFT sees only frequencies of whole cycles over the n points: a season of 48 steps falls between
 //! two bins of a 552-point history, and waves fitted at a bin's frequency drift out of phase when
 //! extended. The forecast then depends on how the history's length happens to divide the season: the
-//! rolling holdouts (other lengths) would size the band on errors the final fit does not make. So each
-//! peak's frequency is refined between the bins (Candan's three-sample estimator), and the trend and the
-//! waves at those frequencies are fitted by least squares on an explicit design matrix.
+//! rolling holdouts (other lengths) would size the band on errors the final fit does not make. So the
+//! frequency of each peak of at least [`MIN_CYCLES_TO_REFINE`] cycles is refined between the bins
+//! (Candan's three-sample estimator), and the trend and the waves at those frequencies are fitted by
+//! least squares. The sums of waves at any frequencies are geometric series, so the normal equations
+//! have closed forms and no design matrix is built ([`normal_equations`]).
 
 use std::f64::consts::{PI, TAU};
 
@@ -178,10 +180,10 @@ fn normal_equations(history: &[f64], frequencies: &[f64]) -> (Vec<Vec<f64>>, Vec
             let (c2, s2) = (2 + 2 * j, 3 + 2 * j);
             let (difference, _) = geometric_sums(a - b, n);
             let (total, _) = geometric_sums(a + b, n);
-            let (reverse, _) = geometric_sums(b - a, n);
+            // S(b−a) is S(a−b)'s conjugate.
             gram[c][c2] = 0.5 * (difference.re + total.re);
             gram[s][s2] = 0.5 * (difference.re - total.re);
-            gram[c][s2] = 0.5 * (total.im + reverse.im);
+            gram[c][s2] = 0.5 * (total.im - difference.im);
             gram[s][c2] = 0.5 * (total.im + difference.im);
         }
     }
